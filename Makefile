@@ -1,0 +1,58 @@
+# Inkstone: `make run` serves the blog, `make test` runs the suite. Both set up everything.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+WITH_ENV := $(PY) -m config.localenv --
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-fast lint fmt check collectstatic browser-deps clean-db
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+staticfiles/staticfiles.json: $(STAMP) $(shell find static -type f 2>/dev/null)
+	@DJANGO_SECRET_KEY=collectstatic $(PY) manage.py collectstatic --noinput -v 0
+	@touch $@
+
+collectstatic: staticfiles/staticfiles.json
+
+run: install collectstatic
+	@$(WITH_ENV) sh -c '\
+	  $(PY) manage.py migrate --noinput -v 0 && \
+	  $(PY) manage.py load_demo_content && \
+	  $(PY) manage.py ensure_admin && \
+	  echo "Inkstone is at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)" && \
+	  exec $(VENV)/bin/gunicorn config.wsgi -c config/gunicorn.conf.py --bind $(HOST):$(PORT)'
+
+# Browser tests need Debian's chromium and CJK fonts; installed once if missing.
+browser-deps:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto.*cjk" || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: install collectstatic browser-deps
+	@$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install collectstatic
+	@$(WITH_ENV) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+lint: install
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+fmt: install
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+
+check: install
+	@$(WITH_ENV) sh -c '$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run'
+
+clean-db:
+	rm -rf var/pgdata

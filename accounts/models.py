@@ -1,0 +1,20 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    bio = models.TextField(_("bio"), blank=True, help_text=_("Markdown."))
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:author_detail", kwargs={"username": self.username})
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.get_full_name() or self.username

@@ -1,0 +1,61 @@
+from django import forms
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from .models import Post, Tag
+
+
+def split_tag_names(value: str) -> list[str]:
+    """Split on ASCII or full-width commas, dropping blanks and case-insensitive repeats."""
+    names = (name.strip() for name in value.replace("，", ",").split(","))
+    unique: dict[str, str] = {}
+    for name in names:
+        if name:
+            unique.setdefault(name.casefold(), name[:50])
+    return list(unique.values())
+
+
+class PostAdminForm(forms.ModelForm):
+    tag_names = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        help_text=_("Comma-separated. New tags are created when you save."),
+        widget=forms.TextInput(attrs={"size": 60, "placeholder": "Python, 机器学习"}),
+    )
+
+    class Meta:
+        model = Post
+        fields = [
+            "title",
+            "slug",
+            "author",
+            "body",
+            "summary",
+            "tag_names",
+            "language",
+            "status",
+            "published_at",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["tag_names"] = ", ".join(
+                t.name for t in self.instance.tags.all()
+            )
+
+    def clean_tag_names(self) -> list[str]:
+        names = split_tag_names(self.cleaned_data["tag_names"])
+        for name in names:
+            if not slugify(name, allow_unicode=True):
+                raise forms.ValidationError(
+                    _("“%(name)s” cannot be used as a tag name."), params={"name": name}
+                )
+        return names
+
+    def save_tags(self, post: Post) -> None:
+        tags = []
+        for name in self.cleaned_data["tag_names"]:
+            tag = Tag.objects.filter(name__iexact=name).first()
+            tags.append(tag or Tag.objects.create(name=name))
+        post.tags.set(tags)

@@ -1,0 +1,194 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from markdownx.models import MarkdownxField
+
+from . import markdown
+
+
+def unique_slug(
+    model: type[models.Model], text: str, instance_pk=None, max_length=200
+) -> str:
+    """A readable unicode slug ("机器学习", "flash-attention") not used by another row."""
+    base = slugify(text, allow_unicode=True)[: max_length - 8].strip("-") or "post"
+    slug, n = base, 2
+    others = model._default_manager.exclude(pk=instance_pk)
+    while others.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Tag, self.name, self.pk, max_length=60)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("blog:tag_detail", kwargs={"slug": self.slug})
+
+
+class PostQuerySet(models.QuerySet):
+    def published(self) -> "PostQuerySet":
+        """Published and not scheduled for later: what anonymous readers may see."""
+        return self.filter(
+            status=Post.Status.PUBLISHED, published_at__lte=timezone.now()
+        )
+
+    def tagged(self, tag: Tag) -> "PostQuerySet":
+        return self.filter(tags=tag)
+
+    def by_author(self, user) -> "PostQuerySet":
+        return self.filter(author=user)
+
+    def for_list(self) -> "PostQuerySet":
+        """Columns and relations a post list shows, without the (large) bodies."""
+        return (
+            self.select_related("author")
+            .prefetch_related("tags")
+            .defer("body", "body_html", "toc")
+        )
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    class Language(models.TextChoices):
+        AUTO = "", _("Detect from text")
+        ENGLISH = "en", "English"
+        CHINESE = "zh-hans", "简体中文"
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=200,
+        unique=True,
+        allow_unicode=True,
+        blank=True,
+        help_text=_("Part of the URL. Chinese characters are fine."),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="posts",
+        verbose_name=_("author"),
+    )
+    body = MarkdownxField(
+        _("body"), help_text=_("Markdown, with $math$ and ```code```.")
+    )
+    summary = models.TextField(
+        _("summary"),
+        blank=True,
+        help_text=_("Optional. Replaces the automatic excerpt on lists and in feeds."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=Language,
+        blank=True,
+        default=Language.AUTO,
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.DRAFT
+    )
+    published_at = models.DateTimeField(
+        _("publication date"),
+        default=timezone.now,
+        help_text=_(
+            "A future date schedules the post; it appears by itself at that time."
+        ),
+    )
+    tags = models.ManyToManyField(
+        Tag, blank=True, related_name="posts", verbose_name=_("tags")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # Computed from `body` on save, so that no request renders Markdown.
+    body_html = models.TextField(editable=False, default="")
+    excerpt = models.TextField(editable=False, default="")
+    toc = models.JSONField(editable=False, default=list)
+    reading_minutes = models.PositiveIntegerField(editable=False, default=1)
+    detected_language = models.CharField(max_length=10, editable=False, default="en")
+    renderer_version = models.PositiveIntegerField(editable=False, default=0)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        indexes = [
+            models.Index(
+                fields=["-published_at", "-id"],
+                condition=Q(status="published"),
+                name="post_published_idx",
+            ),
+            models.Index(fields=["author", "-published_at"], name="post_author_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Post, self.title, self.pk)
+        self.render()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *self.RENDERED_FIELDS}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("blog:post_detail", kwargs={"slug": self.slug})
+
+    RENDERED_FIELDS = (
+        "body_html",
+        "excerpt",
+        "toc",
+        "reading_minutes",
+        "detected_language",
+        "renderer_version",
+    )
+
+    def render(self) -> None:
+        rendered = markdown.render(self.body)
+        self.body_html = rendered.html
+        self.toc = rendered.toc
+        self.reading_minutes = rendered.reading_minutes
+        self.detected_language = self.language or rendered.language
+        summary = markdown.plain_text(self.summary)
+        self.excerpt = summary or rendered.excerpt
+        self.renderer_version = markdown.RENDERER_VERSION
+
+    @property
+    def is_published(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()
+        )
+
+    @property
+    def is_scheduled(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED and self.published_at > timezone.now()
+        )
+
+    @property
+    def lang(self) -> str:
+        return self.detected_language

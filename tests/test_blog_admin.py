@@ -1,0 +1,108 @@
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from blog.models import Post, Tag
+from tests.factories import PostFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def post_form(author, **overrides):
+    now = timezone.localtime()
+    data = {
+        "title": "注意力机制详解",
+        "slug": "",
+        "author": author.pk,
+        "body": "## 公式\n\n$$QK^T$$",
+        "summary": "",
+        "tag_names": "Python, 深度学习",
+        "language": "",
+        "status": Post.Status.PUBLISHED,
+        "published_at_0": now.strftime("%Y-%m-%d"),
+        "published_at_1": now.strftime("%H:%M:%S"),
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_add_post_creates_new_tags_and_appears_first_on_home(
+    staff_client, staff_user
+):
+    PostFactory(title="Earlier post")
+    TagFactory(name="Python")
+    response = staff_client.post(reverse("admin:blog_post_add"), post_form(staff_user))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    post = Post.objects.get(title="注意力机制详解")
+    assert post.slug == "注意力机制详解"
+    assert sorted(t.name for t in post.tags.all()) == ["Python", "深度学习"]
+    assert Tag.objects.filter(name="Python").count() == 1
+    home = staff_client.get(reverse("blog:post_list")).content.decode()
+    assert home.index("注意力机制详解") < home.index("Earlier post")
+
+
+def test_admin_change_and_delete_post(staff_client, staff_user):
+    post = PostFactory(author=staff_user, tags=[TagFactory(name="Old")])
+    change_url = reverse("admin:blog_post_change", args=[post.pk])
+    page = staff_client.get(change_url)
+    assert page.status_code == 200
+    assert 'value="Old"' in page.content.decode()
+    response = staff_client.post(
+        change_url,
+        post_form(
+            staff_user,
+            title="Renamed",
+            slug=post.slug,
+            body="New **body**",
+            tag_names="New",
+        ),
+    )
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.title == "Renamed"
+    assert "<strong>body</strong>" in post.body_html
+    assert [t.name for t in post.tags.all()] == ["New"]
+    delete_url = reverse("admin:blog_post_delete", args=[post.pk])
+    assert staff_client.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not Post.objects.filter(pk=post.pk).exists()
+
+
+def test_admin_invalid_form_keeps_what_was_typed(staff_client, staff_user):
+    data = post_form(staff_user, title="", body="Everything I typed")
+    response = staff_client.post(reverse("admin:blog_post_add"), data)
+    assert response.status_code == 200
+    assert "Everything I typed" in response.content.decode()
+    assert not Post.objects.exists()
+
+
+def test_admin_list_shows_status_and_scheduled(staff_client):
+    PostFactory(
+        title="Planned", published_at=timezone.now() + timezone.timedelta(days=2)
+    )
+    html = staff_client.get(reverse("admin:blog_post_changelist")).content.decode()
+    assert "Planned" in html
+    assert "Scheduled" in html
+
+
+def test_admin_requires_login(client):
+    response = client.get(reverse("admin:blog_post_changelist"))
+    assert response.status_code == 302
+
+
+def test_markdownx_endpoints_are_staff_only(client, user):
+    for name in ("markdownx_markdownify", "markdownx_upload"):
+        assert client.post(reverse(name), {"content": "x"}).status_code == 302
+    client.force_login(user)
+    for name in ("markdownx_markdownify", "markdownx_upload"):
+        assert client.post(reverse(name), {"content": "x"}).status_code == 302
+
+
+def test_markdownx_preview_matches_saved_post(staff_client):
+    post = PostFactory(body="Hello **there**\n\n- a\n- b")
+    response = staff_client.post(
+        reverse("markdownx_markdownify"),
+        {"content": post.body},
+        HTTP_X_REQUESTED_WITH="XMLHttpRequest",
+    )
+    assert response.status_code == 200
+    assert response.content.decode() == post.body_html

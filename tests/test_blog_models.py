@@ -1,0 +1,93 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from blog.models import Post, Tag
+from tests.factories import PostFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_slug_is_suggested_from_english_title():
+    post = PostFactory(title="FlashAttention: Fast and Exact!")
+    assert post.slug == "flashattention-fast-and-exact"
+
+
+def test_chinese_title_gets_readable_unicode_slug():
+    post = PostFactory(title="大模型中的幻觉问题")
+    assert post.slug == "大模型中的幻觉问题"
+    assert (
+        post.get_absolute_url()
+        == "/posts/%E5%A4%A7%E6%A8%A1%E5%9E%8B%E4%B8%AD%E7%9A%84%E5%B9%BB%E8%A7%89%E9%97%AE%E9%A2%98/"
+    )
+
+
+def test_duplicate_titles_get_unique_slugs():
+    first = PostFactory(title="LoRA 微调")
+    second = PostFactory(title="LoRA 微调")
+    assert first.slug == "lora-微调"
+    assert second.slug == "lora-微调-2"
+
+
+def test_title_without_slug_characters_still_gets_a_slug():
+    assert PostFactory(title="!!!").slug == "post"
+
+
+def test_chinese_tag_slug():
+    tag = Tag.objects.create(name="机器学习")
+    assert tag.slug == "机器学习"
+    assert TagFactory(name="Deep Learning").slug == "deep-learning"
+
+
+def test_published_excludes_drafts_and_scheduled_posts():
+    visible = PostFactory()
+    PostFactory(status=Post.Status.DRAFT)
+    PostFactory(published_at=timezone.now() + timedelta(minutes=5))
+    assert list(Post.objects.published()) == [visible]
+
+
+def test_scheduled_post_is_flagged():
+    post = PostFactory(published_at=timezone.now() + timedelta(days=1))
+    assert post.is_scheduled
+    assert not post.is_published
+
+
+def test_body_is_rendered_once_on_save():
+    post = PostFactory(body="# Title\n\nHello **world** <script>alert(1)</script>")
+    assert "<strong>world</strong>" in post.body_html
+    assert "<script" not in post.body_html
+    Post.objects.filter(pk=post.pk).update(body="changed")
+    assert "<strong>world</strong>" in Post.objects.get(pk=post.pk).body_html
+
+
+def test_excerpt_is_plain_text():
+    post = PostFactory(
+        body="Some **bold** and [a link](https://example.com) & <b>html</b>."
+    )
+    assert "<strong>" not in post.excerpt
+    assert "href" not in post.excerpt
+    assert "**" not in post.excerpt
+    assert "bold" in post.excerpt
+    assert "a link" in post.excerpt
+
+
+def test_summary_overrides_excerpt():
+    post = PostFactory(body="Long body text", summary="A *short* summary")
+    assert post.excerpt == "A short summary"
+
+
+def test_chinese_post_language_is_detected():
+    assert (
+        PostFactory(body="这是一个关于机器学习的中文段落，讨论梯度下降。").lang
+        == "zh-hans"
+    )
+    assert PostFactory(body="An English paragraph about gradient descent.").lang == "en"
+
+
+def test_tagged_and_by_author():
+    tag = TagFactory()
+    post = PostFactory(tags=[tag])
+    PostFactory()
+    assert list(Post.objects.tagged(tag)) == [post]
+    assert list(Post.objects.by_author(post.author)) == [post]

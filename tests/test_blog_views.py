@@ -1,0 +1,188 @@
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from blog.models import Post
+from tests.factories import PostFactory, TagFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def hidden_posts(**kwargs):
+    draft = PostFactory(title="Secret draft", status=Post.Status.DRAFT, **kwargs)
+    scheduled = PostFactory(
+        title="Future post", published_at=timezone.now() + timedelta(hours=1), **kwargs
+    )
+    return draft, scheduled
+
+
+def test_home_lists_published_posts_newest_first(client):
+    old = PostFactory(
+        title="Older post", published_at=timezone.now() - timedelta(days=2)
+    )
+    new = PostFactory(
+        title="Newer post", published_at=timezone.now() - timedelta(days=1)
+    )
+    response = client.get(reverse("blog:post_list"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Latest updates" in html
+    assert html.index(new.title) < html.index(old.title)
+    assert new.get_absolute_url() in html
+
+
+def test_home_entry_shows_excerpt_date_and_tag_links(client):
+    tag = TagFactory(name="Python")
+    post = PostFactory(body="梯度下降是一种优化算法。", tags=[tag])
+    html = client.get(reverse("blog:post_list")).content.decode()
+    assert post.excerpt in html
+    assert post.published_at.strftime("%Y-%m-%d") in html
+    assert f'href="{tag.get_absolute_url()}" rel="tag"' in html
+
+
+def test_drafts_and_scheduled_posts_are_hidden_everywhere(client):
+    author = UserFactory()
+    tag = TagFactory()
+    draft, scheduled = hidden_posts(author=author, tags=[tag])
+    PostFactory(title="Visible post", author=author, tags=[tag])
+    for url in (
+        reverse("blog:post_list"),
+        tag.get_absolute_url(),
+        author.get_absolute_url(),
+    ):
+        html = client.get(url).content.decode()
+        assert "Visible post" in html, url
+        assert "Secret draft" not in html, url
+        assert "Future post" not in html, url
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert client.get(scheduled.get_absolute_url()).status_code == 404
+
+
+def test_pagination_ten_per_page_with_rel_links(client):
+    PostFactory.create_batch(23)
+    first = client.get(reverse("blog:post_list"))
+    assert len(first.context["posts"]) == 10
+    assert 'rel="next"' in first.content.decode()
+    assert 'rel="prev"' not in first.content.decode()
+    middle = client.get(reverse("blog:post_list"), {"page": 2}).content.decode()
+    assert 'href="?page=1" rel="prev"' in middle
+    assert 'href="?page=3" rel="next"' in middle
+    last = client.get(reverse("blog:post_list"), {"page": 3})
+    assert len(last.context["posts"]) == 3
+
+
+@pytest.mark.parametrize(
+    "page", ["0", "-1", "4", "abc", "1.5", "99999999999999999999", ""]
+)
+def test_bad_page_numbers_are_404(client, page):
+    PostFactory.create_batch(23)
+    assert client.get(reverse("blog:post_list"), {"page": page}).status_code in (
+        (404,) if page else (200,)
+    )
+
+
+def test_article_page_shows_body_author_tags_and_neighbours(client):
+    tag = TagFactory(name="PyTorch")
+    older = PostFactory(title="Older", published_at=timezone.now() - timedelta(days=3))
+    post = PostFactory(
+        title="DDP 快速上手",
+        body="## 环境准备\n\n推荐使用官方打好的镜像，避免环境问题。\n\n```python\nprint('hi')\n```",
+        tags=[tag],
+        published_at=timezone.now() - timedelta(days=2),
+    )
+    newer = PostFactory(title="Newer", published_at=timezone.now() - timedelta(days=1))
+    response = client.get(post.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<h1 class="post-title">DDP 快速上手</h1>' in html
+    assert post.author.get_absolute_url() in html
+    assert tag.get_absolute_url() in html
+    assert "print" in html
+    assert response.context["previous_post"] == older
+    assert response.context["next_post"] == newer
+    assert '<html lang="zh-hans">' in html
+
+
+def test_article_neighbours_skip_hidden_posts(client):
+    post = PostFactory(published_at=timezone.now() - timedelta(days=1))
+    hidden_posts()
+    response = client.get(post.get_absolute_url())
+    assert response.context["previous_post"] is None
+    assert response.context["next_post"] is None
+
+
+def test_chinese_slug_url_resolves(client):
+    post = PostFactory(title="大模型中的幻觉问题")
+    assert client.get(post.get_absolute_url()).status_code == 200
+    tag = TagFactory(name="机器学习")
+    PostFactory(tags=[tag])
+    assert client.get(tag.get_absolute_url()).status_code == 200
+
+
+def test_unknown_tag_and_author_are_404(client):
+    assert client.get(reverse("blog:tag_detail", args=["nope"])).status_code == 404
+    assert (
+        client.get(reverse("accounts:author_detail", args=["nobody"])).status_code
+        == 404
+    )
+
+
+def test_author_page_lists_their_posts(client):
+    author = UserFactory(display_name="林小墨")
+    PostFactory(title="Mine", author=author)
+    PostFactory(title="Someone else's")
+    html = client.get(author.get_absolute_url()).content.decode()
+    assert "林小墨" in html
+    assert "Mine" in html
+    assert "Someone else" not in html
+
+
+def test_home_query_count_does_not_grow_with_posts(client, django_assert_num_queries):
+    tags = TagFactory.create_batch(3)
+    PostFactory.create_batch(12, tags=tags)
+    # count, posts with authors, tags of those posts
+    with django_assert_num_queries(3):
+        client.get(reverse("blog:post_list"))
+    PostFactory.create_batch(12, tags=TagFactory.create_batch(5))
+    with django_assert_num_queries(3):
+        client.get(reverse("blog:post_list"), {"page": 2})
+
+
+def test_tag_page_query_count(client, django_assert_num_queries):
+    tag = TagFactory()
+    PostFactory.create_batch(15, tags=[tag, TagFactory()])
+    # tag, count, posts, tags of those posts
+    with django_assert_num_queries(4):
+        client.get(tag.get_absolute_url())
+
+
+def test_article_query_count(client, django_assert_num_queries):
+    post = PostFactory(tags=TagFactory.create_batch(4))
+    PostFactory.create_batch(3)
+    # post with author, its tags, previous, next
+    with django_assert_num_queries(4):
+        client.get(post.get_absolute_url())
+
+
+def test_404_page_is_styled(client):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert "site-header" in response.content.decode()
+
+
+@override_settings(DEBUG=False)
+def test_500_page_is_styled(client, monkeypatch):
+    from blog import views
+
+    def explode(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.PostListView, "get_queryset", explode)
+    client.raise_request_exception = False
+    response = client.get(reverse("blog:post_list"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
