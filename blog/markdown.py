@@ -1,18 +1,74 @@
-"""The one Markdown renderer: post bodies, the admin preview, feeds and excerpts."""
+"""The one Markdown renderer: post bodies, the admin preview, feeds and excerpts.
 
+CommonMark plus GFM tables, strikethrough, task lists, autolinks and footnotes,
+parsed by markdown-it-py; code highlighted by Pygments; TeX turned into MathML by
+latex2mathml; everything cleaned by an nh3 allow-list of exactly what we emit.
+"""
+
+import functools
 import html
-import math
+import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element
 
 import nh3
+from django.conf import settings
+from latex2mathml.converter import convert_to_element
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.gfm_autolink import gfm_autolink_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES
+from pygments.util import ClassNotFound
 
-RENDERER_VERSION = 1
+logger = logging.getLogger(__name__)
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z0-9_'’-]+")
-_TAG = re.compile(r"<[^>]+>")
+RENDERER_VERSION = 2
+MAX_SOURCE_CHARS = 500_000
+MAX_MATH_CHARS = 5_000
+MAX_NESTING = 20
+MAX_WARNINGS = 20
+DEFAULT_EXTERNAL_LINK_REL = "noopener noreferrer nofollow"
+
+EXCERPT_CJK_CHARS = 120
+EXCERPT_WORDS = 50
+CJK_CHARS_PER_MINUTE = 400
+WORDS_PER_MINUTE = 220
+CODE_LINES_PER_MINUTE = 60
+SECONDS_PER_FORMULA = 3
+SECONDS_PER_IMAGE = 10
+
+MARKERS = {
+    "zh-hans": {"code": "[代码]", "formula": "[公式]"},
+    "en": {"code": "[code]", "formula": "[formula]"},
+}
+
+_CJK = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\U00020000-\U0003134f]"
+)
+_LATIN_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’._-][A-Za-z0-9\u00c0-\u024f]+)*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LANG = re.compile(r"[A-Za-z0-9_+#.-]{1,40}")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_RESERVED_ID = re.compile(r"fn(?:ref)?\d+")  # the footnote plugin's ids
+_UNESCAPED_AMP = re.compile(r"&(?!#x[0-9a-fA-F]+;|#[0-9]+;)")
+_TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+# Fullwidth punctuation never belongs to a URL written in Chinese prose.
+_URL_STOP = re.compile("[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65“”‘’…]")
+_ZH_STOPS = "。！？；!?;…"
+_ZH_PAUSES = "，、：,: "
+_TRAILING_PUNCT = " ,，、：:;；。.!！?？—-"
 
 
 @dataclass(frozen=True)
@@ -25,49 +81,637 @@ class Rendered:
     warnings: list[str] = field(default_factory=list)
 
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
-    ["table", "strikethrough"]
+# Math -----------------------------------------------------------------------
+
+
+def _xml_text(text: str) -> str:
+    # latex2mathml stores symbols as "&#x…;" in element text: keep those, escape
+    # everything else the author typed (\text{<b>} must stay text).
+    return _UNESCAPED_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _serialize(element: Element, out: list[str]) -> None:
+    attrs = "".join(
+        f' {name}="{_xml_text(value).replace(chr(34), "&quot;")}"'
+        for name, value in element.attrib.items()
+    )
+    out.append(f"<{element.tag}{attrs}>")
+    if element.text:
+        out.append(_xml_text(element.text))
+    for child in element:
+        _serialize(child, out)
+        if child.tail:
+            out.append(_xml_text(child.tail))
+    out.append(f"</{element.tag}>")
+
+
+def _snippet(tex: str) -> str:
+    tex = " ".join(tex.split())
+    return tex if len(tex) <= 60 else tex[:59] + "…"
+
+
+@functools.lru_cache(maxsize=2048)
+def tex_to_mathml(tex: str, display: bool) -> tuple[str | None, str | None]:
+    """(MathML or None, warning or None) for one formula; never raises."""
+    if len(tex) > MAX_MATH_CHARS:
+        return None, f"Formula longer than {MAX_MATH_CHARS} characters: {_snippet(tex)}"
+    try:
+        root = convert_to_element(tex, display="block" if display else "inline")
+        out = [f'<math xmlns="{root.get("xmlns")}" display="{root.get("display")}">']
+        out.append("<semantics>")
+        for child in root:
+            _serialize(child, out)
+        out.append('<annotation encoding="application/x-tex">')
+        out.append(escapeHtml(tex))
+        out.append("</annotation></semantics></math>")
+        unknown = sorted(
+            {el.text for el in root.iter() if el.text and _TEX_COMMAND.fullmatch(el.text)}
+        )
+    except Exception as exc:  # latex2mathml raises many kinds, RecursionError too
+        return None, f"Could not render formula ({type(exc).__name__}): {_snippet(tex)}"
+    warning = None
+    if unknown:
+        warning = f"Unsupported TeX command {', '.join(unknown)} in: {_snippet(tex)}"
+    return "".join(out), warning
+
+
+def _math(tex: str, env: dict, *, display: bool, block: bool) -> str:
+    tex = tex.strip()
+    mathml, warning = tex_to_mathml(tex, display)
+    if warning:
+        env["warnings"].append(warning)
+    if mathml is None:
+        if block:
+            return f'<pre class="math-error">{escapeHtml(tex)}</pre>\n'
+        return f'<code class="math-error">{escapeHtml(tex)}</code>'
+    if block:
+        return f'<div class="math-display" tabindex="0">{mathml}</div>\n'
+    if display:
+        return f'<span class="math-display">{mathml}</span>'
+    return mathml
+
+
+def _math_paren_rule(state: StateInline, silent: bool) -> bool:
+    r"""Inline \( … \); the window bound keeps unclosed openers linear."""
+    start = state.pos
+    if not state.src.startswith("\\(", start):
+        return False
+    limit = min(state.posMax, start + MAX_MATH_CHARS + 4)
+    end = state.src.find("\\)", start + 2, limit)
+    if end < 0 or not state.src[start + 2 : end].strip():
+        return False
+    if not silent:
+        token = state.push("math_inline", "math", 0)
+        token.content = state.src[start + 2 : end]
+        token.markup = "\\("
+    state.pos = end + 2
+    return True
+
+
+def _math_bracket_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    r"""Display \[ … \] starting a line and ending one."""
+    if state.sCount[start] - state.blkIndent >= 4:
+        return False
+    pos = state.bMarks[start] + state.tShift[start]
+    if not state.src.startswith("\\[", pos):
+        return False
+    pos += 2
+    parts: list[str] = []
+    size = 0
+    line = start
+    while True:
+        text = state.src[pos : state.eMarks[line]]
+        close = text.find("\\]")
+        if close >= 0:
+            if text[close + 2 :].strip():
+                return False
+            parts.append(text[:close])
+            break
+        parts.append(text)
+        size += len(text)
+        line += 1
+        if size > MAX_MATH_CHARS or line >= end or state.isEmpty(line):
+            return False
+        pos = state.bMarks[line] + state.tShift[line]
+    content = "\n".join(parts)
+    if not content.strip():
+        return False
+    if not silent:
+        token = state.push("math_block", "math", 0)
+        token.block = True
+        token.content = content
+        token.markup = "\\["
+        token.map = [start, line + 1]
+    state.line = line + 1
+    return True
+
+
+# Code -----------------------------------------------------------------------
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _lexer(name: str):
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
+def _code_block(code: str, lang: str) -> str:
+    if not _LANG.fullmatch(lang):
+        lang = ""
+    body = None
+    lexer = _lexer(lang.lower()) if lang else None
+    if lexer is not None:
+        try:
+            body = highlight(code, lexer, _FORMATTER)
+        except Exception:
+            logger.warning("Pygments failed on a %s block", lang, exc_info=True)
+    if body is None:
+        body = escapeHtml(code)
+    body = body.rstrip("\n")
+    if not lang:
+        return f'<div class="code-block"><pre class="highlight" tabindex="0"><code>{body}</code></pre></div>\n'
+    label = escapeHtml(lang)
+    return (
+        f'<div class="code-block" data-lang="{label}"><div class="code-lang">{label}</div>'
+        f'<pre class="highlight" tabindex="0"><code>{body}</code></pre></div>\n'
+    )
+
+
+def _fence_lang(token: Token) -> str:
+    info = token.info.strip()
+    return info.split(maxsplit=1)[0] if info else ""
+
+
+# Links, headings, images, tables --------------------------------------------
+
+
+def _validate_link(url: str) -> bool:
+    match = _SCHEME.match(url.strip())
+    return match is None or match.group(1).lower() in ("http", "https", "mailto")
+
+
+def _link_settings() -> tuple[str, tuple[str, ...]]:
+    try:
+        rel = getattr(settings, "MARKDOWN_EXTERNAL_LINK_REL", DEFAULT_EXTERNAL_LINK_REL)
+        hosts = tuple(
+            h.lower() for h in getattr(settings, "ALLOWED_HOSTS", ()) if h and h != "*"
+        )
+    except Exception:  # settings not configured: a bench or a shell without Django
+        return DEFAULT_EXTERNAL_LINK_REL, ()
+    return rel or "", hosts
+
+
+def is_external(href: str, own_hosts: tuple[str, ...] = ()) -> bool:
+    """An absolute http(s) or protocol-relative link to a host that is not ours."""
+    try:
+        parts = urlsplit(href.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return True
+    if parts.scheme.lower() not in ("http", "https", "") or not parts.netloc:
+        return False
+    return not any(
+        host == h or (h.startswith(".") and (host.endswith(h) or host == h[1:]))
+        for h in own_hosts
+    )
+
+
+def _slugify(title: str) -> str:
+    slug = unicodedata.normalize("NFKC", title).lower()
+    slug = re.sub(r"[^\w\s-]", "", slug)
+    slug = re.sub(r"[\s-]+", "-", slug).strip("-_")
+    return slug[:80].rstrip("-") or "section"
+
+
+def _inline_text(token: Token) -> str:
+    parts = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline", "math_inline", "math_inline_double"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return " ".join("".join(parts).split())
+
+
+def _assign_heading_ids(tokens: list[Token]) -> list[dict]:
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+    toc = []
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open":
+            continue
+        title = _inline_text(tokens[i + 1])
+        base = slug = _slugify(title)
+        while slug in used or _RESERVED_ID.fullmatch(slug):
+            counters[base] = counters.get(base, 1) + 1
+            slug = f"{base}-{counters[base]}"
+        used.add(slug)
+        token.meta["id"] = slug
+        tokens[i + 2].meta.update(id=slug, title=title)
+        level = int(token.tag[1])
+        if 2 <= level <= 4:
+            toc.append({"level": level, "id": slug, "title": title})
+    return toc
+
+
+def _trim_autolinks(md: MarkdownIt, tokens: list[Token]) -> None:
+    for block in tokens:
+        children = block.children
+        if block.type != "inline" or not children:
+            continue
+        i = 0
+        while i + 2 < len(children):
+            link, text, close = children[i : i + 3]
+            i += 1
+            if not (link.type == "link_open" and link.info == "auto"):
+                continue
+            if text.type != "text" or close.type != "link_close":
+                continue
+            stop = _URL_STOP.search(text.content)
+            if not stop or stop.start() == 0:
+                continue
+            url, rest = text.content[: stop.start()], text.content[stop.start() :]
+            href = link.attrGet("href") or ""
+            prefix = ""
+            if url.startswith("www."):
+                prefix = "http://"
+            elif href.startswith("mailto:") and not url.startswith("mailto:"):
+                prefix = "mailto:"
+            new_href = md.normalizeLink(prefix + url)
+            link.attrSet("href", new_href if _validate_link(new_href) else "")
+            text.content = url
+            tail = Token("text", "", 0)
+            tail.content = rest
+            children.insert(i + 2, tail)
+
+
+def _heading_open(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    return f'<{token.tag} id="{escapeHtml(token.meta["id"])}">'
+
+
+def _heading_close(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    slug, title = token.meta["id"], token.meta["title"]
+    label = f"本节链接：{title}" if _CJK.search(title) else f"Link to this section: {title}"
+    return (
+        f' <a class="heading-anchor" href="#{escapeHtml(slug)}" '
+        f'aria-label="{escapeHtml(label)}">#</a></{token.tag}>\n'
+    )
+
+
+def _link_open(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    if env["rel"] and is_external(token.attrGet("href") or "", env["hosts"]):
+        token.attrSet("rel", env["rel"])
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _image(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    attrs = {
+        "src": token.attrGet("src") or "",
+        "alt": self.renderInlineAsText(token.children or [], options, env),
+        "title": token.attrGet("title"),
+        "loading": "lazy",
+        "decoding": "async",
+    }
+    return "<img" + "".join(
+        f' {k}="{escapeHtml(str(v))}"' for k, v in attrs.items() if v is not None
+    ) + ">"
+
+
+def _fence(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    lang = _fence_lang(token)
+    if lang.lower() == "math":
+        return _math(token.content, env, display=True, block=True)
+    return _code_block(token.content, lang)
+
+
+def _build_parser() -> MarkdownIt:
+    md = MarkdownIt(
+        "commonmark",
+        {"html": False, "linkify": False, "maxNesting": MAX_NESTING, "tasklists": True},
+    )
+    md.enable(["table", "strikethrough"])
+    md.use(gfm_autolink_plugin)
+    md.use(footnote_plugin, inline=False)
+    md.use(
+        dollarmath_plugin,
+        allow_labels=False,
+        allow_space=False,
+        allow_digits=False,
+        allow_blank_lines=False,
+        double_inline=True,
+    )
+    md.inline.ruler.before("escape", "math_paren", _math_paren_rule)
+    md.block.ruler.before(
+        "fence", "math_bracket", _math_bracket_rule, {"alt": ["paragraph"]}
+    )
+    md.validateLink = _validate_link
+    rules = {
+        "math_inline": lambda s, t, i, o, env: _math(
+            t[i].content, env, display=False, block=False
+        ),
+        "math_inline_double": lambda s, t, i, o, env: _math(
+            t[i].content, env, display=True, block=False
+        ),
+        "math_block": lambda s, t, i, o, env: _math(
+            t[i].content, env, display=True, block=True
+        ),
+        "fence": _fence,
+        "code_block": lambda s, t, i, o, env: _code_block(t[i].content, ""),
+        "heading_open": _heading_open,
+        "heading_close": _heading_close,
+        "link_open": _link_open,
+        "image": _image,
+        "table_open": lambda *a: '<div class="table-wrap" tabindex="0"><table>\n',
+        "table_close": lambda *a: "</table></div>\n",
+    }
+    for name, rule in rules.items():
+        md.add_render_rule(name, rule)
+    return md
+
+
+_MD = _build_parser()
+
+
+# Sanitizing -----------------------------------------------------------------
+
+_MATH_TAGS = {
+    "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext",
+    "mspace", "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mover",
+    "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
+    "menclose", "merror",
+}  # fmt: skip
+_MATH_ATTRIBUTES = {
+    "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
+    "columnalign", "displaystyle", "scriptlevel", "accent", "accentunder",
+    "notation", "form", "minsize", "maxsize", "largeop", "movablelimits",
+    "symmetric", "linethickness", "width", "height", "depth", "voffset",
+    "mathcolor", "mathbackground", "columnspacing", "rowspacing", "columnlines",
+    "rowlines", "rowalign", "frame", "framespacing", "linebreak", "columnspan",
+    "rowspan", "bevelled",
+}  # fmt: skip
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_ATTRIBUTES = {
+    "a": {"href", "title", "id", "rel", "aria-label"},
+    "img": {"src", "alt", "title", "width", "height", "srcset", "sizes"},
+    "li": {"id"},
+    "ol": {"start"},
+    "div": {"data-lang"},
+    "th": {"style"},
+    "td": {"style"},
+    "input": {"checked", "disabled"},
+    **{tag: {"id"} for tag in _HEADINGS},
+    **{tag: set(_MATH_ATTRIBUTES) for tag in _MATH_TAGS},
+}
+_ATTRIBUTES["math"].add("xmlns")
+_ATTRIBUTE_VALUES = {
+    "img": {"loading": {"lazy"}, "decoding": {"async"}},
+    "input": {"type": {"checkbox"}},
+    "div": {"tabindex": {"0"}},
+    "pre": {"tabindex": {"0"}},
+    "annotation": {"encoding": {"application/x-tex"}},
+}
+_CLASSES = {
+    "div": {"code-block", "code-lang", "table-wrap", "math-display"},
+    "span": {c for c in STANDARD_TYPES.values() if c} | {"math-display"},
+    "pre": {"highlight", "math-error", "source-fallback"},
+    "code": {"math-error"},
+    "a": {"heading-anchor", "footnote-backref"},
+    "sup": {"footnote-ref"},
+    "hr": {"footnotes-sep"},
+    "section": {"footnotes"},
+    "ul": {"contains-task-list"},
+    "ol": {"contains-task-list", "footnotes-list"},
+    "li": {"task-list-item", "footnote-item"},
+    "input": {"task-list-item-checkbox"},
+}
+_HTML_TAGS = {
+    "a", "blockquote", "br", "code", "del", "div", "em", "hr", "img", "input", "li",
+    "ol", "p", "pre", "s", "section", "span", "strong", "sup", "table", "tbody",
+    "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+_CLEANER = nh3.Cleaner(
+    tags=_HTML_TAGS | _HEADINGS | _MATH_TAGS,
+    clean_content_tags={"script", "style"},
+    attributes=_ATTRIBUTES,
+    tag_attribute_values=_ATTRIBUTE_VALUES,
+    allowed_classes=_CLASSES,
+    url_schemes={"http", "https", "mailto"},
+    link_rel=None,
+    filter_style_properties={"text-align"},
+    strip_comments=True,
 )
 
 
-def _sanitize(fragment: str) -> str:
-    return nh3.clean(fragment, link_rel="noopener noreferrer nofollow")
+def sanitize(fragment: str) -> str:
+    return _CLEANER.clean(fragment)
 
 
-def plain_text(text: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(_TAG.sub(" ", _md.render(text)))).strip()
+# Plain text, excerpts, reading time, language -------------------------------
+
+
+@dataclass
+class _Plain:
+    pieces: list[str] = field(default_factory=list)  # text, or a MARKERS key
+    code_lines: int = 0
+    formulas: int = 0
+    images: int = 0
+
+    def prose(self) -> str:
+        return " ".join(p for p in self.pieces if p not in ("code", "formula"))
+
+    def text(self, language: str) -> str:
+        markers = MARKERS[language]
+        return " ".join(" ".join(markers.get(p, p) for p in self.pieces).split())
+
+
+def _plain(tokens: list[Token]) -> _Plain:
+    plain = _Plain()
+    in_footnotes = False
+    for token in tokens:
+        if token.type == "footnote_block_open":
+            in_footnotes = True
+        elif token.type == "footnote_block_close":
+            in_footnotes = False
+        elif in_footnotes:
+            continue
+        elif token.type == "inline":
+            text: list[str] = []
+            for child in token.children or []:
+                if child.type in ("text", "code_inline"):
+                    text.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    text.append(" ")
+                elif child.type.startswith("math_inline"):
+                    plain.pieces.extend(("".join(text), "formula"))
+                    plain.formulas += 1
+                    text = []
+                elif child.type == "image":
+                    plain.images += 1
+            plain.pieces.append("".join(text))
+        elif token.type in ("fence", "code_block"):
+            if token.type == "fence" and _fence_lang(token).lower() == "math":
+                plain.pieces.append("formula")
+                plain.formulas += 1
+            else:
+                plain.pieces.append("code")
+                plain.code_lines += max(1, token.content.count("\n"))
+        elif token.type == "math_block":
+            plain.pieces.append("formula")
+            plain.formulas += 1
+    return plain
 
 
 def detect_language(text: str) -> str:
+    """"zh-hans" when CJK characters outnumber Latin words in the prose, else "en"."""
     cjk = len(_CJK.findall(text))
     words = len(_LATIN_WORD.findall(text))
     return "zh-hans" if cjk > words else "en"
 
 
+def reading_minutes(
+    text: str, *, code_lines: int = 0, formulas: int = 0, images: int = 0
+) -> int:
+    minutes = (
+        len(_CJK.findall(text)) / CJK_CHARS_PER_MINUTE
+        + len(_LATIN_WORD.findall(text)) / WORDS_PER_MINUTE
+        + code_lines / CODE_LINES_PER_MINUTE
+        + (formulas * SECONDS_PER_FORMULA + images * SECONDS_PER_IMAGE) / 60
+    )
+    return max(1, round(minutes))
+
+
+def _ellipsis(text: str) -> str:
+    return text.rstrip(_TRAILING_PUNCT) + "…"
+
+
 def excerpt(text: str, language: str) -> str:
-    if language == "zh-hans":
-        return text if len(text) <= 120 else text[:120].rstrip() + "…"
-    words = text.split()
-    return text if len(words) <= 50 else " ".join(words[:50]) + "…"
+    """About 120 characters of Chinese or 50 words, cut at a sentence or word end."""
+    text = " ".join(text.split())
+    if language != "zh-hans":
+        words = text.split(" ")
+        if len(words) <= EXCERPT_WORDS:
+            return text
+        head = words[:EXCERPT_WORDS]
+        for i in range(EXCERPT_WORDS - 1, EXCERPT_WORDS * 2 // 3, -1):
+            if head[i][-1] in ".!?。！？":
+                head = head[: i + 1]
+                break
+        return _ellipsis(" ".join(head))
+    if len(text) <= EXCERPT_CJK_CHARS:
+        return text
+    window = text[:EXCERPT_CJK_CHARS]
+    opening = window.rfind("[")
+    if opening > window.rfind("]") and text.startswith(
+        tuple(MARKERS["zh-hans"].values()), opening
+    ):
+        window = window[:opening]  # never cut inside "[代码]"
+    floor = EXCERPT_CJK_CHARS // 2
+    for marks in (_ZH_STOPS, _ZH_PAUSES):
+        cut = max(window.rfind(mark) for mark in marks)
+        if cut >= floor:
+            return _ellipsis(window[: cut + 1])
+    # Mid-word in a Latin term: back up to the word's start if it is close.
+    match = re.search(r"[A-Za-z0-9_]+$", window)
+    if match and text[len(window) : len(window) + 1].isalnum():
+        if match.start() >= floor:
+            window = window[: match.start()]
+    return _ellipsis(window)
 
 
-def reading_minutes(text: str) -> int:
-    minutes = len(_CJK.findall(text)) / 400 + len(_LATIN_WORD.findall(text)) / 220
-    return max(1, math.ceil(minutes))
+# Public API -----------------------------------------------------------------
 
 
-def render(text: str) -> Rendered:
-    body = _sanitize(_md.render(text))
-    plain = plain_text(text)
-    language = detect_language(plain)
+def _clean_source(text: str) -> str:
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _fallback(text: str, warning: str) -> Rendered:
+    """The escaped source, for posts we refuse or fail to render."""
+    head = " ".join(text[:20_000].split())
+    language = detect_language(head)
     return Rendered(
-        html=body,
-        excerpt=excerpt(plain, language),
-        reading_minutes=reading_minutes(plain),
+        html=sanitize(f'<pre class="source-fallback">{escapeHtml(text)}</pre>'),
+        excerpt=excerpt(head, language),
+        reading_minutes=reading_minutes(text),
         language=language,
+        warnings=[warning],
     )
 
 
+def _unique(warnings: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(warnings))
+    if len(unique) > MAX_WARNINGS:
+        extra = len(unique) - MAX_WARNINGS
+        unique = [*unique[:MAX_WARNINGS], f"… and {extra} more warnings."]
+    return unique
+
+
+def render(text: str) -> Rendered:
+    """Render a post body. Never raises: problems become `warnings`."""
+    text = _clean_source(text)
+    if len(text) > MAX_SOURCE_CHARS:
+        return _fallback(
+            text,
+            f"This text has {len(text):,} characters, more than the "
+            f"{MAX_SOURCE_CHARS:,} that can be rendered; it is shown as plain text.",
+        )
+    try:
+        rel, hosts = _link_settings()
+        env: dict = {"warnings": [], "rel": rel, "hosts": hosts}
+        tokens = _MD.parse(text, env)
+        toc = _assign_heading_ids(tokens)
+        _trim_autolinks(_MD, tokens)
+        body = sanitize(_MD.renderer.render(tokens, _MD.options, env))
+        plain = _plain(tokens)
+    except Exception:
+        logger.exception("Markdown rendering failed")
+        return _fallback(text, "This text could not be rendered; shown as plain text.")
+    prose = plain.prose()
+    language = detect_language(prose)
+    return Rendered(
+        html=body,
+        excerpt=excerpt(plain.text(language), language),
+        reading_minutes=reading_minutes(
+            prose,
+            code_lines=plain.code_lines,
+            formulas=plain.formulas,
+            images=plain.images,
+        ),
+        language=language,
+        toc=toc,
+        warnings=_unique(env["warnings"]),
+    )
+
+
+def plain_text(text: str) -> str:
+    """The plain text of a Markdown snippet, code and formulas as markers."""
+    text = _clean_source(text)[:MAX_SOURCE_CHARS]
+    try:
+        plain = _plain(_MD.parse(text, {"warnings": []}))
+    except Exception:
+        logger.exception("Markdown parsing failed")
+        return " ".join(text.split())
+    return plain.text(detect_language(plain.prose()))
+
+
 def markdownify(text: str) -> str:
-    """django-markdownx's preview: exactly the HTML the public page shows."""
-    return render(text).html
+    """django-markdownx's preview: the public page's HTML after any warnings."""
+    rendered = render(text)
+    if not rendered.warnings:
+        return rendered.html
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in rendered.warnings)
+    return (
+        f'<div class="render-warnings" role="alert"><ul>{items}</ul></div>\n'
+        + rendered.html
+    )

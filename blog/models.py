@@ -1,13 +1,21 @@
+import re
+from html import unescape
+
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchRank, SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from markdownx.models import MarkdownxField
 
-from . import markdown
+from . import markdown, search
+
+_FIRST_IMAGE = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
 
 
 def unique_slug(
@@ -56,12 +64,38 @@ class PostQuerySet(models.QuerySet):
     def by_author(self, user) -> "PostQuerySet":
         return self.filter(author=user)
 
+    def search(self, raw_query: str) -> "PostQuerySet":
+        """Ranked matches: title over body, posts with every term before the rest."""
+        terms = search.query_terms(raw_query)
+        if not terms:
+            return self.none()
+        any_term, all_terms = search.build_queries(terms)
+        rank = SearchRank(F("search_vector"), any_term) + Case(
+            When(search_vector=all_terms, then=Value(1.0)),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+        return (
+            self.filter(search_vector=any_term)
+            .annotate(rank=rank)
+            .order_by("-rank", "-published_at", "-id")
+        )
+
+    def related_to(self, post: "Post") -> "PostQuerySet":
+        """Posts sharing tags with `post`, most shared tags first, then newest."""
+        return (
+            self.exclude(pk=post.pk)
+            .filter(tags__in=post.tags.all())
+            .annotate(shared_tags=Count("tags"))
+            .order_by("-shared_tags", "-published_at", "-id")
+        )
+
     def for_list(self) -> "PostQuerySet":
         """Columns and relations a post list shows, without the (large) bodies."""
         return (
             self.select_related("author")
             .prefetch_related("tags")
-            .defer("body", "body_html", "toc")
+            .defer("body", "body_html", "body_text", "toc", "search_vector")
         )
 
 
@@ -124,10 +158,12 @@ class Post(models.Model):
     # Computed from `body` on save, so that no request renders Markdown.
     body_html = models.TextField(editable=False, default="")
     excerpt = models.TextField(editable=False, default="")
+    body_text = models.TextField(editable=False, default="")
     toc = models.JSONField(editable=False, default=list)
     reading_minutes = models.PositiveIntegerField(editable=False, default=1)
     detected_language = models.CharField(max_length=10, editable=False, default="en")
     renderer_version = models.PositiveIntegerField(editable=False, default=0)
+    search_vector = SearchVectorField(editable=False, null=True)
 
     objects = PostQuerySet.as_manager()
 
@@ -142,6 +178,7 @@ class Post(models.Model):
                 name="post_published_idx",
             ),
             models.Index(fields=["author", "-published_at"], name="post_author_idx"),
+            GinIndex(fields=["search_vector"], name="post_search_idx"),
         ]
 
     def __str__(self) -> str:
@@ -154,12 +191,14 @@ class Post(models.Model):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *self.RENDERED_FIELDS}
         super().save(*args, **kwargs)
+        self.update_search_vector()
 
     def get_absolute_url(self) -> str:
         return reverse("blog:post_detail", kwargs={"slug": self.slug})
 
     RENDERED_FIELDS = (
         "body_html",
+        "body_text",
         "excerpt",
         "toc",
         "reading_minutes",
@@ -170,12 +209,21 @@ class Post(models.Model):
     def render(self) -> None:
         rendered = markdown.render(self.body)
         self.body_html = rendered.html
+        self.body_text = search.html_to_text(rendered.html)
         self.toc = rendered.toc
         self.reading_minutes = rendered.reading_minutes
         self.detected_language = self.language or rendered.language
         summary = markdown.plain_text(self.summary)
         self.excerpt = summary or rendered.excerpt
         self.renderer_version = markdown.RENDERER_VERSION
+
+    def update_search_vector(self) -> None:
+        title = search.segment(self.title)
+        body = search.segment(f"{self.summary} {self.body_text}")
+        Post.objects.filter(pk=self.pk).update(
+            search_vector=SearchVector(Value(title), config=search.CONFIG, weight="A")
+            + SearchVector(Value(body), config=search.CONFIG, weight="B")
+        )
 
     @property
     def is_published(self) -> bool:
@@ -192,3 +240,8 @@ class Post(models.Model):
     @property
     def lang(self) -> str:
         return self.detected_language
+
+    @cached_property
+    def first_image_url(self) -> str:
+        match = _FIRST_IMAGE.search(self.body_html)
+        return unescape(match.group(1)) if match else ""

@@ -1,8 +1,17 @@
 from django.conf import settings
-from django.shortcuts import get_object_or_404
-from django.views.generic import DetailView, ListView
+from django.core.paginator import InvalidPage, Paginator
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django.views.generic import DetailView, ListView, MonthArchiveView, YearArchiveView
 
+from . import search
 from .models import Post, Tag
+
+RELATED_POSTS = 5
 
 
 class PostListView(ListView):
@@ -23,20 +32,26 @@ class PostDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         post = self.object
-        newer_or_older = Post.objects.published().only("title", "slug", "published_at")
+        published = Post.objects.published()
+        neighbours = published.only("title", "slug", "published_at")
         context = super().get_context_data(**kwargs)
         context["previous_post"] = (
-            newer_or_older.filter(published_at__lte=post.published_at)
+            neighbours.filter(published_at__lte=post.published_at)
             .exclude(pk=post.pk)
             .exclude(published_at=post.published_at, id__gt=post.id)
             .first()
         )
         context["next_post"] = (
-            newer_or_older.filter(published_at__gte=post.published_at)
+            neighbours.filter(published_at__gte=post.published_at)
             .exclude(pk=post.pk)
             .exclude(published_at=post.published_at, id__lt=post.id)
             .order_by("published_at", "id")
             .first()
+        )
+        context["related_posts"] = list(
+            published.related_to(post).only("title", "slug", "published_at")[
+                :RELATED_POSTS
+            ]
         )
         return context
 
@@ -52,3 +67,92 @@ class TagDetailView(ListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(tag=self.tag, **kwargs)
+
+
+@require_GET
+def tag_list(request):
+    tags = (
+        Tag.objects.annotate(
+            post_count=Count("posts", filter=Q(posts__in=Post.objects.published()))
+        )
+        .filter(post_count__gt=0)
+        .order_by("-post_count", "name")
+    )
+    return render(request, "blog/tag_list.html", {"tags": tags})
+
+
+@require_GET
+def archive_index(request):
+    months = (
+        Post.objects.published()
+        .annotate(month=TruncMonth("published_at"))
+        .values("month")
+        .annotate(post_count=Count("id"))
+        .order_by("-month")
+    )
+    return render(request, "blog/archive_index.html", {"months": months})
+
+
+class PostYearArchiveView(YearArchiveView):
+    date_field = "published_at"
+    make_object_list = True
+    paginate_by = settings.POSTS_PER_PAGE
+    context_object_name = "posts"
+
+    def get_queryset(self):
+        return Post.objects.published().for_list()
+
+
+class PostMonthArchiveView(MonthArchiveView):
+    date_field = "published_at"
+    month_format = "%m"
+    paginate_by = settings.POSTS_PER_PAGE
+    context_object_name = "posts"
+
+    def get_queryset(self):
+        return Post.objects.published().for_list()
+
+
+@require_GET
+def post_search(request):
+    query = request.GET.get("q", "")
+    query = (
+        query.encode("utf-8", "replace")
+        .decode("utf-8")
+        .strip()[: search.MAX_QUERY_CHARS]
+    )
+    terms = search.query_terms(query)
+    results = (
+        Post.objects.published()
+        .search(query)
+        .select_related("author")
+        .prefetch_related("tags")
+        .defer("body", "body_html", "toc", "search_vector")
+    )
+    paginator = Paginator(results, settings.POSTS_PER_PAGE)
+    try:
+        page = paginator.page(request.GET.get("page", 1))
+    except InvalidPage as error:
+        raise Http404(str(error)) from error
+    for post in page.object_list:
+        post.snippet = search.snippet(post.body_text, terms)
+    context = {
+        "query": query,
+        "terms": terms,
+        "page_obj": page,
+        "paginator": paginator,
+        "is_paginated": paginator.num_pages > 1,
+        "posts": page.object_list,
+    }
+    return render(request, "blog/search.html", context)
+
+
+@require_GET
+def robots_txt(request):
+    sitemap = settings.SITE_URL + reverse("sitemap")
+    lines = [
+        "User-agent: *",
+        f"Disallow: {reverse('admin:index')}",
+        f"Sitemap: {sitemap}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")

@@ -1,9 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.static import serve
 from markdownx.views import ImageUploadView, MarkdownifyView
+
+from blog import feeds, views
+from blog.sitemaps import sitemaps
 
 # markdownx's own urls.py leaves both endpoints open to anonymous users.
 markdownx_urls = [
@@ -23,6 +27,10 @@ urlpatterns = [
     path("admin/markdownx/", include(markdownx_urls)),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("feed/rss/", feeds.LatestPostsFeed(), name="feed_rss"),
+    path("feed/atom/", feeds.LatestPostsAtomFeed(), name="feed_atom"),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
     path("", include("accounts.urls")),
     path("", include("blog.urls")),
 ]

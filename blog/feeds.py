@@ -1,0 +1,103 @@
+import re
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
+
+from .models import Post, Tag
+
+FEED_ITEMS = 20
+_RELATIVE_URL = re.compile(r'(\s(?:href|src)=")/(?!/)')
+_RELATIVE_SRCSET = re.compile(r'(\ssrcset="[^"]*")')
+
+
+def absolute_html(html: str) -> str:
+    """Feed readers resolve nothing: make site-relative links and images absolute."""
+    html = _RELATIVE_URL.sub(rf"\1{settings.SITE_URL}/", html)
+    return _RELATIVE_SRCSET.sub(
+        lambda m: re.sub(r'(["\s,])/(?!/)', rf"\1{settings.SITE_URL}/", m.group()), html
+    )
+
+
+def feed_posts():
+    return Post.objects.published().select_related("author").prefetch_related("tags")
+
+
+class LatestPostsFeed(Feed):
+    def title(self):
+        return settings.SITE_NAME
+
+    def description(self):
+        return settings.SITE_TAGLINE
+
+    def link(self):
+        return settings.SITE_URL + reverse("blog:post_list")
+
+    def feed_url(self):
+        return settings.SITE_URL + reverse("feed_rss")
+
+    def items(self):
+        return feed_posts()[:FEED_ITEMS]
+
+    def item_title(self, post):
+        return post.title
+
+    def item_description(self, post):
+        return absolute_html(post.body_html)
+
+    def item_link(self, post):
+        return settings.SITE_URL + post.get_absolute_url()
+
+    def item_author_name(self, post):
+        return post.author.name
+
+    def item_author_link(self, post):
+        return settings.SITE_URL + post.author.get_absolute_url()
+
+    def item_pubdate(self, post):
+        return post.published_at
+
+    def item_updateddate(self, post):
+        return max(post.updated_at, post.published_at)
+
+    def item_categories(self, post):
+        return [tag.name for tag in post.tags.all()]
+
+
+class LatestPostsAtomFeed(LatestPostsFeed):
+    feed_type = Atom1Feed
+    subtitle = LatestPostsFeed.description
+
+    def feed_url(self):
+        return settings.SITE_URL + reverse("feed_atom")
+
+
+class TagFeed(LatestPostsFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, tag):
+        return f"{settings.SITE_NAME} · {tag.name}"
+
+    def description(self, tag):
+        return _("Posts tagged “%(name)s”") % {"name": tag.name}
+
+    def link(self, tag):
+        return settings.SITE_URL + tag.get_absolute_url()
+
+    def feed_url(self, tag):
+        return settings.SITE_URL + reverse("blog:tag_feed_rss", args=[tag.slug])
+
+    def items(self, tag):
+        return feed_posts().tagged(tag)[:FEED_ITEMS]
+
+
+class TagAtomFeed(TagFeed):
+    feed_type = Atom1Feed
+    subtitle = TagFeed.description
+
+    def feed_url(self, tag):
+        return settings.SITE_URL + reverse("blog:tag_feed_atom", args=[tag.slug])
