@@ -162,8 +162,8 @@ def test_tag_page_query_count(client, django_assert_num_queries):
 def test_article_query_count(client, django_assert_num_queries):
     post = PostFactory(tags=TagFactory.create_batch(4))
     PostFactory.create_batch(3)
-    # post with author, its tags, previous, next
-    with django_assert_num_queries(4):
+    # post with author, its tags, previous, next, related posts
+    with django_assert_num_queries(5):
         client.get(post.get_absolute_url())
 
 

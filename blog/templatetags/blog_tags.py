@@ -2,6 +2,7 @@ import json
 
 from django import template
 from django.conf import settings
+from django.utils.encoding import iri_to_uri
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -14,7 +15,7 @@ _JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 def canonical_url(context) -> str:
     """SITE_URL + path, keeping only the page number (no tracking parameters)."""
     request = context["request"]
-    url = settings.SITE_URL + request.path
+    url = settings.SITE_URL + iri_to_uri(request.path)
     page = request.GET.get("page")
     if page and page.isdigit() and page != "1":
         url += f"?page={page}"

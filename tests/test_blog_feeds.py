@@ -1,0 +1,123 @@
+from datetime import timedelta
+from xml.etree import ElementTree
+
+import feedparser
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from blog.models import Post
+from tests.factories import PostFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+SITE = "https://blog.example.com"
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.SITE_URL = SITE
+
+
+def parse(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo, feed.bozo_exception
+    return feed
+
+
+def visible_and_hidden_posts():
+    tag = TagFactory(name="机器学习")
+    post = PostFactory(
+        title="注意力机制",
+        body='See [the list](/tags/) and ![diagram](/media/uploads/a.webp "d").',
+        tags=[tag],
+    )
+    PostFactory(title="Draft", status=Post.Status.DRAFT, tags=[tag])
+    PostFactory(
+        title="Future", published_at=timezone.now() + timedelta(days=1), tags=[tag]
+    )
+    return post, tag
+
+
+@pytest.mark.parametrize("name", ["feed_atom", "feed_rss"])
+def test_site_feeds_have_published_posts_with_absolute_content(client, name):
+    post, tag = visible_and_hidden_posts()
+    feed = parse(client, reverse(name))
+    assert [entry.title for entry in feed.entries] == ["注意力机制"]
+    entry = feed.entries[0]
+    assert entry.link == SITE + post.get_absolute_url()
+    content = entry.content[0].value if "content" in entry else entry.summary
+    assert f'href="{SITE}/tags/"' in content
+    assert f'src="{SITE}/media/uploads/a.webp"' in content
+    assert entry.author == post.author.name
+    assert [t.term for t in entry.tags] == ["机器学习"]
+    assert entry.published_parsed or entry.updated_parsed
+
+
+def test_atom_feed_has_updated_dates_and_self_link(client):
+    visible_and_hidden_posts()
+    feed = parse(client, reverse("feed_atom"))
+    assert feed.feed.updated_parsed
+    assert feed.entries[0].updated_parsed
+    assert any(
+        link.rel == "self" and link.href.startswith(SITE) for link in feed.feed.links
+    )
+
+
+@pytest.mark.parametrize("name", ["blog:tag_feed_atom", "blog:tag_feed_rss"])
+def test_tag_feeds(client, name):
+    post, tag = visible_and_hidden_posts()
+    PostFactory(title="Untagged")
+    feed = parse(client, reverse(name, args=[tag.slug]))
+    assert [entry.title for entry in feed.entries] == [post.title]
+    assert "机器学习" in feed.feed.title
+
+
+def test_unknown_tag_feed_is_404(client):
+    assert client.get(reverse("blog:tag_feed_atom", args=["nope"])).status_code == 404
+
+
+def test_feed_query_count_is_constant(client, django_assert_num_queries):
+    PostFactory.create_batch(15, tags=TagFactory.create_batch(3))
+    # posts with authors, tags of those posts
+    with django_assert_num_queries(2):
+        client.get(reverse("feed_atom"))
+
+
+def test_every_page_advertises_feeds(client):
+    post, tag = visible_and_hidden_posts()
+    for url in (
+        reverse("blog:post_list"),
+        post.get_absolute_url(),
+        reverse("blog:tag_list"),
+    ):
+        html = client.get(url).content.decode()
+        assert 'type="application/atom+xml"' in html
+        assert 'type="application/rss+xml"' in html
+    tag_html = client.get(tag.get_absolute_url()).content.decode()
+    assert reverse("blog:tag_feed_atom", args=[tag.slug]) in tag_html
+
+
+def test_sitemap_lists_exactly_the_published_posts_tags_and_months(client):
+    post, tag = visible_and_hidden_posts()
+    response = client.get(reverse("sitemap"))
+    assert response.status_code == 200
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    root = ElementTree.fromstring(response.content)
+    locs = [el.text for el in root.findall("s:url/s:loc", ns)]
+    month = post.published_at
+    assert SITE + post.get_absolute_url() in locs
+    assert SITE + tag.get_absolute_url() in locs
+    assert f"{SITE}/archive/{month:%Y}/{month:%m}/" in locs
+    post_locs = [loc for loc in locs if "/posts/" in loc]
+    assert post_locs == [SITE + post.get_absolute_url()]
+    assert all(el.text for el in root.findall("s:url/s:lastmod", ns))
+
+
+def test_robots_txt_points_at_absolute_sitemap(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert f"Sitemap: {SITE}/sitemap.xml" in response.content.decode()

@@ -1,0 +1,162 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from blog import search
+from blog.models import Post
+from tests.factories import PostFactory
+
+pytestmark = pytest.mark.django_db
+
+LONG_CHINESE = (
+    "在大型语言模型中，幻觉通常指模型生成不实、虚构、不一致或无意义的内容。"
+    "本文将幻觉问题聚焦于模型输出未被上下文或世界知识所支撑的情况，并讨论检索增强的缓解方法。"
+)
+
+
+def titles(response):
+    return [post.title for post in response.context["posts"]]
+
+
+def do_search(client, q, **params):
+    return client.get(reverse("blog:post_search"), {"q": q, **params})
+
+
+def test_segment_splits_han_runs_into_bigrams():
+    assert search.segment("幻觉问题 and LoRA微调").split() == [
+        "幻觉",
+        "觉问",
+        "问题",
+        "and",
+        "LoRA",
+        "微调",
+    ]
+
+
+def test_two_character_word_inside_long_chinese_sentence_is_found(client):
+    PostFactory(title="幻觉问题综述", body=LONG_CHINESE)
+    PostFactory(title="XGBoost 原理", body="梯度提升树是一种集成学习方法。")
+    assert titles(do_search(client, "检索")) == ["幻觉问题综述"]
+    assert titles(do_search(client, "上下文")) == ["幻觉问题综述"]
+
+
+def test_chinese_phrase_does_not_match_scattered_characters(client):
+    PostFactory(title="A", body="模型的输出")
+    PostFactory(title="B", body="型号和模具")
+    assert titles(do_search(client, "模型")) == ["A"]
+
+
+def test_english_words_match_across_inflections(client):
+    PostFactory(title="FlashAttention", body="Computing attentions block by block.")
+    assert titles(do_search(client, "attention")) == ["FlashAttention"]
+    PostFactory(title="Runner", body="The model is running.")
+    assert titles(do_search(client, "runs")) == ["Runner"]
+
+
+def test_title_weighs_more_than_body(client):
+    PostFactory(title="Notes", body="Some text mentioning quantization once.")
+    PostFactory(title="Quantization explained", body="Some text.")
+    assert titles(do_search(client, "quantization"))[0] == "Quantization explained"
+
+
+def test_posts_with_all_words_rank_first(client):
+    PostFactory(title="Only one", body="LoRA " * 20)
+    PostFactory(title="Both words", body="LoRA and 量化 together.")
+    PostFactory(title="Unrelated", body="nothing here")
+    result = titles(do_search(client, "LoRA 量化"))
+    assert result == ["Both words", "Only one"]
+
+
+def test_mixed_chinese_english_query(client):
+    PostFactory(
+        title="DDP 快速上手", body="PyTorch 分布式训练，使用 DistributedDataParallel。"
+    )
+    PostFactory(title="Other", body="PyTorch basics")
+    assert titles(do_search(client, "pytorch 分布式"))[0] == "DDP 快速上手"
+
+
+def test_drafts_and_future_posts_are_never_found(client):
+    PostFactory(title="Draft match", body="transformer", status=Post.Status.DRAFT)
+    PostFactory(
+        title="Future match",
+        body="transformer",
+        published_at=timezone.now() + timedelta(hours=1),
+    )
+    PostFactory(title="Visible match", body="transformer")
+    assert titles(do_search(client, "transformer")) == ["Visible match"]
+
+
+def test_results_have_highlighted_snippet_and_query_kept_in_box(client):
+    PostFactory(title="幻觉", body=LONG_CHINESE)
+    response = do_search(client, "检索")
+    html = response.content.decode()
+    assert "<mark>检索</mark>" in html
+    assert 'value="检索"' in html
+
+
+def test_snippet_escapes_html():
+    html = search.snippet("a <script>alert(1)</script> attention b", ["attention"])
+    assert "<script>" not in html
+    assert "<mark>attention</mark>" in html
+
+
+def test_search_results_are_paginated(client):
+    PostFactory.create_batch(13, body="embedding vectors")
+    first = do_search(client, "embedding")
+    assert len(first.context["posts"]) == 10
+    html = first.content.decode()
+    assert "?q=embedding&amp;page=2" in html
+    assert len(do_search(client, "embedding", page=2).context["posts"]) == 3
+    assert do_search(client, "embedding", page=9).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "a" * 1000,
+        "注意力" * 400,
+        '"unclosed',
+        "' OR 1=1 --",
+        "%",
+        "_",
+        "\\",
+        "\\\\'",
+        "😀 emoji",
+        "a & b | !c <-> d:*",
+        "()",
+        "'''",
+        "\x00",
+    ],
+)
+def test_bad_queries_answer_normally(client, query):
+    PostFactory(body="something")
+    response = do_search(client, query)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("raw", ["%ED%A0%80", "%FF%FE", "%00", "%E4%B8", "q%3D%25"])
+def test_undecodable_query_bytes_answer_normally(client, raw):
+    # A lone surrogate or broken UTF-8 arrives percent-encoded on the wire.
+    response = client.get(reverse("blog:post_search") + "?q=" + raw)
+    assert response.status_code == 200
+
+
+def test_search_query_count(client, django_assert_num_queries):
+    PostFactory.create_batch(12, body="gradient descent")
+    # count, results with authors, tags of those results
+    with django_assert_num_queries(3):
+        do_search(client, "gradient")
+
+
+def test_rebuild_search_index_command(client):
+    from django.core.management import call_command
+
+    post = PostFactory(body="vector database")
+    Post.objects.filter(pk=post.pk).update(search_vector=None)
+    assert titles(do_search(client, "vector")) == []
+    call_command("rebuild_search_index", stdout=open("/dev/null", "w"))
+    assert titles(do_search(client, "vector")) == [post.title]
