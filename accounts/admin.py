@@ -8,6 +8,6 @@ from .models import User
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        ("Profile", {"fields": ("display_name", "bio", "avatar")}),
+        ("Profile", {"fields": ("display_name", "bio", "avatar", "website")}),
     )
     list_display = ("username", "display_name", "email", "is_staff", "is_active")

@@ -3,14 +3,24 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from blog import markdown
+
 
 class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     bio = models.TextField(_("bio"), blank=True, help_text=_("Markdown."))
+    bio_html = models.TextField(editable=False, default="")
     avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    website = models.URLField(_("website"), blank=True)
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.bio_html = markdown.render(self.bio).html if self.bio else ""
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "bio_html"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:author_detail", kwargs={"username": self.username})

@@ -1,13 +1,17 @@
+import difflib
+
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from markdownx.admin import MarkdownxModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import PostAdminForm
-from .models import Post, Tag
+from .models import Post, SlugRedirect, Tag
 
 
 @admin.register(Post)
-class PostAdmin(MarkdownxModelAdmin):
+class PostAdmin(SimpleHistoryAdmin, MarkdownxModelAdmin):
     form = PostAdminForm
     list_display = ("title", "status_label", "published_at", "author", "tag_list")
     list_filter = ("status", "published_at", "tags", "author")
@@ -15,6 +19,11 @@ class PostAdmin(MarkdownxModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     date_hierarchy = "published_at"
     list_select_related = ("author",)
+    history_list_display = ["changes"]
+
+    class Media:
+        css = {"all": ["css/article.css", "css/admin.css"]}
+        js = ["js/editor-backup.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
@@ -32,12 +41,36 @@ class PostAdmin(MarkdownxModelAdmin):
     @admin.display(description=_("Status"), ordering="status")
     def status_label(self, post: Post) -> str:
         if post.is_scheduled:
-            return _("Scheduled")
+            return format_html(
+                '<span class="status-scheduled">{} {}</span>',
+                _("Scheduled for"),
+                post.published_at.strftime("%Y-%m-%d %H:%M"),
+            )
         return post.get_status_display()
 
     @admin.display(description=_("Tags"))
     def tag_list(self, post: Post) -> str:
         return ", ".join(tag.name for tag in post.tags.all())
+
+    @admin.display(description=_("Changes"))
+    def changes(self, record) -> str:
+        previous = record.prev_record
+        if previous is None:
+            return _("Created")
+        delta = record.diff_against(previous)
+        lines = []
+        for change in delta.changes:
+            if change.field == "body":
+                diff = difflib.unified_diff(
+                    (change.old or "").splitlines(),
+                    (change.new or "").splitlines(),
+                    lineterm="",
+                    n=1,
+                )
+                lines.append("\n".join(list(diff)[2:]))
+            else:
+                lines.append(f"{change.field}: {change.old} → {change.new}")
+        return format_html('<pre class="history-diff">{}</pre>', "\n".join(lines))
 
 
 @admin.register(Tag)
@@ -45,3 +78,10 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(SlugRedirect)
+class SlugRedirectAdmin(admin.ModelAdmin):
+    list_display = ("old_slug", "post", "created_at")
+    search_fields = ("old_slug", "post__title", "post__slug")
+    autocomplete_fields = ("post",)

@@ -57,7 +57,9 @@ _CJK = re.compile(
     "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     "\U00020000-\U0003134f]"
 )
-_LATIN_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’._-][A-Za-z0-9\u00c0-\u024f]+)*")
+_LATIN_WORD = re.compile(
+    r"[A-Za-z0-9\u00c0-\u024f]+(?:['’._-][A-Za-z0-9\u00c0-\u024f]+)*"
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LANG = re.compile(r"[A-Za-z0-9_+#.-]{1,40}")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
@@ -65,7 +67,9 @@ _RESERVED_ID = re.compile(r"fn(?:ref)?\d+")  # the footnote plugin's ids
 _UNESCAPED_AMP = re.compile(r"&(?!#x[0-9a-fA-F]+;|#[0-9]+;)")
 _TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 # Fullwidth punctuation never belongs to a URL written in Chinese prose.
-_URL_STOP = re.compile("[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65“”‘’…]")
+_URL_STOP = re.compile(
+    "[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65“”‘’…]"
+)
 _ZH_STOPS = "。！？；!?;…"
 _ZH_PAUSES = "，、：,: "
 _TRAILING_PUNCT = " ,，、：:;；。.!！?？—-"
@@ -125,7 +129,11 @@ def tex_to_mathml(tex: str, display: bool) -> tuple[str | None, str | None]:
         out.append(escapeHtml(tex))
         out.append("</annotation></semantics></math>")
         unknown = sorted(
-            {el.text for el in root.iter() if el.text and _TEX_COMMAND.fullmatch(el.text)}
+            {
+                el.text
+                for el in root.iter()
+                if el.text and _TEX_COMMAND.fullmatch(el.text)
+            }
         )
     except Exception as exc:  # latex2mathml raises many kinds, RecursionError too
         return None, f"Could not render formula ({type(exc).__name__}): {_snippet(tex)}"
@@ -357,7 +365,9 @@ def _heading_open(self, tokens, idx, options, env) -> str:
 def _heading_close(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     slug, title = token.meta["id"], token.meta["title"]
-    label = f"本节链接：{title}" if _CJK.search(title) else f"Link to this section: {title}"
+    label = (
+        f"本节链接：{title}" if _CJK.search(title) else f"Link to this section: {title}"
+    )
     return (
         f' <a class="heading-anchor" href="#{escapeHtml(slug)}" '
         f'aria-label="{escapeHtml(label)}">#</a></{token.tag}>\n'
@@ -380,9 +390,13 @@ def _image(self, tokens, idx, options, env) -> str:
         "loading": "lazy",
         "decoding": "async",
     }
-    return "<img" + "".join(
-        f' {k}="{escapeHtml(str(v))}"' for k, v in attrs.items() if v is not None
-    ) + ">"
+    return (
+        "<img"
+        + "".join(
+            f' {k}="{escapeHtml(str(v))}"' for k, v in attrs.items() if v is not None
+        )
+        + ">"
+    )
 
 
 def _fence(self, tokens, idx, options, env) -> str:
@@ -571,7 +585,7 @@ def _plain(tokens: list[Token]) -> _Plain:
 
 
 def detect_language(text: str) -> str:
-    """"zh-hans" when CJK characters outnumber Latin words in the prose, else "en"."""
+    """ "zh-hans" when CJK characters outnumber Latin words in the prose, else "en"."""
     cjk = len(_CJK.findall(text))
     words = len(_LATIN_WORD.findall(text))
     return "zh-hans" if cjk > words else "en"

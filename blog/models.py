@@ -4,7 +4,7 @@ from html import unescape
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchRank, SearchVector, SearchVectorField
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from markdownx.models import MarkdownxField
+from simple_history.models import HistoricalRecords
 
 from . import markdown, search
 
@@ -166,6 +167,18 @@ class Post(models.Model):
     search_vector = SearchVectorField(editable=False, null=True)
 
     objects = PostQuerySet.as_manager()
+    history = HistoricalRecords(
+        excluded_fields=[
+            "body_html",
+            "body_text",
+            "excerpt",
+            "toc",
+            "reading_minutes",
+            "detected_language",
+            "renderer_version",
+            "search_vector",
+        ]
+    )
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -190,8 +203,19 @@ class Post(models.Model):
         self.render()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *self.RENDERED_FIELDS}
-        super().save(*args, **kwargs)
-        self.update_search_vector()
+        previous = Post.objects.filter(pk=self.pk).values("slug", "status").first()
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.update_search_vector()
+            SlugRedirect.objects.filter(old_slug=self.slug).delete()
+            if (
+                previous
+                and previous["slug"] != self.slug
+                and previous["status"] == self.Status.PUBLISHED
+            ):
+                SlugRedirect.objects.update_or_create(
+                    old_slug=previous["slug"], defaults={"post": self}
+                )
 
     def get_absolute_url(self) -> str:
         return reverse("blog:post_detail", kwargs={"slug": self.slug})
@@ -245,3 +269,25 @@ class Post(models.Model):
     def first_image_url(self) -> str:
         match = _FIRST_IMAGE.search(self.body_html)
         return unescape(match.group(1)) if match else ""
+
+
+class SlugRedirect(models.Model):
+    """An old slug of a published post; its URL answers 301 to the post."""
+
+    old_slug = models.SlugField(
+        _("old slug"), max_length=200, unique=True, allow_unicode=True
+    )
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, related_name="redirects", verbose_name=_("post")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("slug redirect")
+        verbose_name_plural = _("slug redirects")
+
+    def __str__(self) -> str:
+        return f"{self.old_slug} → {self.post.slug}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("blog:post_detail", kwargs={"slug": self.old_slug})

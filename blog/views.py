@@ -2,14 +2,14 @@ from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, MonthArchiveView, YearArchiveView
 
 from . import search
-from .models import Post, Tag
+from .models import Post, SlugRedirect, Tag
 
 RELATED_POSTS = 5
 
@@ -23,12 +23,27 @@ class PostListView(ListView):
 
 
 class PostDetailView(DetailView):
+    """An article; staff also see drafts and scheduled posts here, as a preview."""
+
     context_object_name = "post"
 
     def get_queryset(self):
-        return (
-            Post.objects.published().select_related("author").prefetch_related("tags")
-        )
+        user = self.request.user
+        posts = Post.objects.all() if user.is_staff else Post.objects.published()
+        return posts.select_related("author").prefetch_related("tags")
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            redirect = (
+                SlugRedirect.objects.filter(old_slug=kwargs["slug"])
+                .select_related("post")
+                .first()
+            )
+            if redirect and (redirect.post.is_published or request.user.is_staff):
+                return HttpResponsePermanentRedirect(redirect.post.get_absolute_url())
+            raise
 
     def get_context_data(self, **kwargs):
         post = self.object

@@ -1,7 +1,6 @@
 import json
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -14,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def at(year, month, day=15):
-    return datetime(year, month, day, 12, tzinfo=dt_timezone.utc)
+    return datetime(year, month, day, 12, tzinfo=UTC)
 
 
 def test_archive_index_shows_months_with_counts(client):
