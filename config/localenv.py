@@ -78,6 +78,8 @@ def main(argv: list[str]) -> int:
     env.setdefault("DJANGO_SECRET_KEY", _secret_key())
     env.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
     env.setdefault("MEDIA_ROOT", str(VAR_DIR / "media"))
+    # `make run` serves plain HTTP on 127.0.0.1: Secure cookies would block logins.
+    env.setdefault("DJANGO_SECURE_COOKIES", "false")
 
     started = False
     if not env.get("DATABASE_URL"):

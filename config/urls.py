@@ -8,6 +8,7 @@ from markdownx.views import ImageUploadView, MarkdownifyView
 
 from blog import feeds, views
 from blog.sitemaps import sitemaps
+from config import health
 
 # markdownx's own urls.py leaves both endpoints open to anonymous users.
 markdownx_urls = [
@@ -24,8 +25,10 @@ markdownx_urls = [
 ]
 
 urlpatterns = [
-    path("admin/markdownx/", include(markdownx_urls)),
-    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path(f"{settings.ADMIN_URL}markdownx/", include(markdownx_urls)),
+    path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("feed/rss/", feeds.LatestPostsFeed(), name="feed_rss"),
     path("feed/atom/", feeds.LatestPostsAtomFeed(), name="feed_atom"),
@@ -43,3 +46,5 @@ if settings.SERVE_MEDIA:
             {"document_root": settings.MEDIA_ROOT},
         ),
     ]
+
+handler500 = "config.errors.server_error"
