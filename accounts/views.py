@@ -4,9 +4,10 @@ from django.shortcuts import get_object_or_404
 from django.views.generic import ListView
 
 from blog.models import Post
+from blog.pagination import ReaderPaginationMixin
 
 
-class AuthorDetailView(ListView):
+class AuthorDetailView(ReaderPaginationMixin, ListView):
     paginate_by = settings.POSTS_PER_PAGE
     context_object_name = "posts"
     template_name = "accounts/author_detail.html"

@@ -69,7 +69,9 @@ def parse(text: str) -> tuple[dict[str, Any], str]:
 
 def dump(meta: dict[str, Any], body: str) -> str:
     front = yaml.dump(meta, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
-    return f"---\n{front}---\n\n{body.strip()}\n"
+    # Bodies typed in the admin have the browser's \r\n line ends.
+    body = body.replace("\r\n", "\n").strip()
+    return f"---\n{front}---\n\n{body}\n"
 
 
 def replace_images(body: str, replace: Callable[[str], str | None]) -> str:

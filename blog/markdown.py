@@ -34,7 +34,8 @@ from pygments.util import ClassNotFound
 logger = logging.getLogger(__name__)
 
 RENDERER_VERSION = 2
-MAX_SOURCE_CHARS = 500_000
+MAX_SOURCE_CHARS = 200_000
+MAX_HIGHLIGHTED_CHARS = 100_000  # per post; Pygments does about 100 KB/s
 MAX_MATH_CHARS = 5_000
 MAX_NESTING = 20
 MAX_WARNINGS = 20
@@ -48,9 +49,11 @@ CODE_LINES_PER_MINUTE = 60
 SECONDS_PER_FORMULA = 3
 SECONDS_PER_IMAGE = 10
 
+# Markdown-it turns NUL into U+FFFD, so these keys cannot come from the text.
+_CODE, _FORMULA = "\0code", "\0formula"
 MARKERS = {
-    "zh-hans": {"code": "[代码]", "formula": "[公式]"},
-    "en": {"code": "[code]", "formula": "[formula]"},
+    "zh-hans": {_CODE: "[代码]", _FORMULA: "[公式]"},
+    "en": {_CODE: "[code]", _FORMULA: "[formula]"},
 }
 
 _CJK = re.compile(
@@ -184,6 +187,9 @@ def _math_bracket_rule(state: StateBlock, start: int, end: int, silent: bool) ->
     if not state.src.startswith("\\[", pos):
         return False
     pos += 2
+    # Without a close near enough this is not math: reject before scanning lines.
+    if state.src.find("\\]", pos, pos + MAX_MATH_CHARS + 2) < 0:
+        return False
     parts: list[str] = []
     size = 0
     line = start
@@ -196,7 +202,7 @@ def _math_bracket_rule(state: StateBlock, start: int, end: int, silent: bool) ->
             parts.append(text[:close])
             break
         parts.append(text)
-        size += len(text)
+        size += len(text) + 1
         line += 1
         if size > MAX_MATH_CHARS or line >= end or state.isEmpty(line):
             return False
@@ -227,16 +233,25 @@ def _lexer(name: str):
         return None
 
 
-def _code_block(code: str, lang: str) -> str:
+@functools.lru_cache(maxsize=512)
+def _highlight(code: str, lang: str) -> str | None:
+    lexer = _lexer(lang)
+    if lexer is None:
+        return None
+    try:
+        return highlight(code, lexer, _FORMATTER)
+    except Exception:
+        logger.warning("Pygments failed on a %s block", lang, exc_info=True)
+        return None
+
+
+def _code_block(code: str, lang: str, env: dict) -> str:
     if not _LANG.fullmatch(lang):
         lang = ""
     body = None
-    lexer = _lexer(lang.lower()) if lang else None
-    if lexer is not None:
-        try:
-            body = highlight(code, lexer, _FORMATTER)
-        except Exception:
-            logger.warning("Pygments failed on a %s block", lang, exc_info=True)
+    if lang and len(code) <= env["highlight_budget"]:
+        env["highlight_budget"] -= len(code)
+        body = _highlight(code, lang.lower())
     if body is None:
         body = escapeHtml(code)
     body = body.rstrip("\n")
@@ -399,12 +414,19 @@ def _image(self, tokens, idx, options, env) -> str:
     )
 
 
+def _math_rule(*, display: bool, block: bool):
+    def rule(self, tokens, idx, options, env) -> str:
+        return _math(tokens[idx].content, env, display=display, block=block)
+
+    return rule
+
+
 def _fence(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     lang = _fence_lang(token)
     if lang.lower() == "math":
         return _math(token.content, env, display=True, block=True)
-    return _code_block(token.content, lang)
+    return _code_block(token.content, lang, env)
 
 
 def _build_parser() -> MarkdownIt:
@@ -429,17 +451,11 @@ def _build_parser() -> MarkdownIt:
     )
     md.validateLink = _validate_link
     rules = {
-        "math_inline": lambda s, t, i, o, env: _math(
-            t[i].content, env, display=False, block=False
-        ),
-        "math_inline_double": lambda s, t, i, o, env: _math(
-            t[i].content, env, display=True, block=False
-        ),
-        "math_block": lambda s, t, i, o, env: _math(
-            t[i].content, env, display=True, block=True
-        ),
+        "math_inline": _math_rule(display=False, block=False),
+        "math_inline_double": _math_rule(display=True, block=False),
+        "math_block": _math_rule(display=True, block=True),
         "fence": _fence,
-        "code_block": lambda s, t, i, o, env: _code_block(t[i].content, ""),
+        "code_block": lambda s, t, i, o, env: _code_block(t[i].content, "", env),
         "heading_open": _heading_open,
         "heading_close": _heading_close,
         "link_open": _link_open,
@@ -525,6 +541,12 @@ _CLEANER = nh3.Cleaner(
 )
 
 
+def clear_caches() -> None:
+    """Forget memoized formulas and highlighted code (benchmarks, tests)."""
+    tex_to_mathml.cache_clear()
+    _highlight.cache_clear()
+
+
 def sanitize(fragment: str) -> str:
     return _CLEANER.clean(fragment)
 
@@ -540,7 +562,7 @@ class _Plain:
     images: int = 0
 
     def prose(self) -> str:
-        return " ".join(p for p in self.pieces if p not in ("code", "formula"))
+        return " ".join(p for p in self.pieces if p not in (_CODE, _FORMULA))
 
     def text(self, language: str) -> str:
         markers = MARKERS[language]
@@ -565,7 +587,7 @@ def _plain(tokens: list[Token]) -> _Plain:
                 elif child.type in ("softbreak", "hardbreak"):
                     text.append(" ")
                 elif child.type.startswith("math_inline"):
-                    plain.pieces.extend(("".join(text), "formula"))
+                    plain.pieces.extend(("".join(text), _FORMULA))
                     plain.formulas += 1
                     text = []
                 elif child.type == "image":
@@ -573,19 +595,19 @@ def _plain(tokens: list[Token]) -> _Plain:
             plain.pieces.append("".join(text))
         elif token.type in ("fence", "code_block"):
             if token.type == "fence" and _fence_lang(token).lower() == "math":
-                plain.pieces.append("formula")
+                plain.pieces.append(_FORMULA)
                 plain.formulas += 1
             else:
-                plain.pieces.append("code")
+                plain.pieces.append(_CODE)
                 plain.code_lines += max(1, token.content.count("\n"))
         elif token.type == "math_block":
-            plain.pieces.append("formula")
+            plain.pieces.append(_FORMULA)
             plain.formulas += 1
     return plain
 
 
 def detect_language(text: str) -> str:
-    """ "zh-hans" when CJK characters outnumber Latin words in the prose, else "en"."""
+    """Return "zh-hans" when CJK characters outnumber Latin words, else "en"."""
     cjk = len(_CJK.findall(text))
     words = len(_LATIN_WORD.findall(text))
     return "zh-hans" if cjk > words else "en"
@@ -635,9 +657,9 @@ def excerpt(text: str, language: str) -> str:
             return _ellipsis(window[: cut + 1])
     # Mid-word in a Latin term: back up to the word's start if it is close.
     match = re.search(r"[A-Za-z0-9_]+$", window)
-    if match and text[len(window) : len(window) + 1].isalnum():
-        if match.start() >= floor:
-            window = window[: match.start()]
+    next_char = text[len(window) : len(window) + 1]
+    if match and match.start() >= floor and next_char.isalnum():
+        window = window[: match.start()]
     return _ellipsis(window)
 
 
@@ -682,7 +704,12 @@ def render(text: str) -> Rendered:
         )
     try:
         rel, hosts = _link_settings()
-        env: dict = {"warnings": [], "rel": rel, "hosts": hosts}
+        env: dict = {
+            "warnings": [],
+            "rel": rel,
+            "hosts": hosts,
+            "highlight_budget": MAX_HIGHLIGHTED_CHARS,
+        }
         tokens = _MD.parse(text, env)
         toc = _assign_heading_ids(tokens)
         _trim_autolinks(_MD, tokens)

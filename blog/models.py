@@ -291,3 +291,20 @@ class SlugRedirect(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("blog:post_detail", kwargs={"slug": self.old_slug})
+
+
+class ContentVersion(models.Model):
+    """One row, bumped by database triggers whenever anything a reader sees changes.
+
+    Triggers (migration 0003) catch every writer: the admin, imports, the shell and
+    other replicas alike. Page caches and ETags are keyed on it.
+    """
+
+    version = models.BigIntegerField(default=1)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("content version")
+
+    def __str__(self) -> str:
+        return f"v{self.version}"

@@ -19,8 +19,9 @@ from the URL alone, with no database query and no storage call:
 a variant's height is H scaled in proportion. The variants are written first and
 the full-size file last, and a failed upload deletes whatever it wrote.
 
-Avatars are cropped to a centred square and stored as 256x256 WebP by the model
-field, from the file `validate_and_reencode_avatar()` (or `AvatarField`) returns.
+Avatars go through the same checks: `validate_and_reencode_avatar()`, or the
+`AvatarField` form field, turns an upload into a centred 256x256 WebP crop that the
+model's ImageField then stores.
 """
 
 import errno

@@ -10,11 +10,12 @@ from django.views.generic import DetailView, ListView, MonthArchiveView, YearArc
 
 from . import search
 from .models import Post, SlugRedirect, Tag
+from .pagination import ReaderPaginationMixin
 
 RELATED_POSTS = 5
 
 
-class PostListView(ListView):
+class PostListView(ReaderPaginationMixin, ListView):
     paginate_by = settings.POSTS_PER_PAGE
     context_object_name = "posts"
 
@@ -71,7 +72,7 @@ class PostDetailView(DetailView):
         return context
 
 
-class TagDetailView(ListView):
+class TagDetailView(ReaderPaginationMixin, ListView):
     paginate_by = settings.POSTS_PER_PAGE
     context_object_name = "posts"
     template_name = "blog/tag_detail.html"
@@ -108,7 +109,7 @@ def archive_index(request):
     return render(request, "blog/archive_index.html", {"months": months})
 
 
-class PostYearArchiveView(YearArchiveView):
+class PostYearArchiveView(ReaderPaginationMixin, YearArchiveView):
     date_field = "published_at"
     make_object_list = True
     paginate_by = settings.POSTS_PER_PAGE
@@ -118,7 +119,7 @@ class PostYearArchiveView(YearArchiveView):
         return Post.objects.published().for_list()
 
 
-class PostMonthArchiveView(MonthArchiveView):
+class PostMonthArchiveView(ReaderPaginationMixin, MonthArchiveView):
     date_field = "published_at"
     month_format = "%m"
     paginate_by = settings.POSTS_PER_PAGE

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "blog.page_cache.PageCacheMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -112,6 +113,26 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
     os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
 )
+
+# Local memory by default; Redis (shared by every replica) when CACHE_URL or REDIS_URL
+# is a redis:// URL. Short socket timeouts: a dead Redis must cost milliseconds.
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "inkstone",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -229,6 +250,22 @@ SITE_TAGLINE = os.environ.get(
 )
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 POSTS_PER_PAGE = int(os.environ.get("POSTS_PER_PAGE", "10"))
+
+PAGE_CACHE_ALIAS = "default"
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
+# What browsers and shared caches (nginx, a CDN) are told. Browsers revalidate every
+# time (a cheap 304); shared caches may keep a page for s-maxage seconds.
+PAGE_CACHE_MAX_AGE = int(os.environ.get("PAGE_CACHE_MAX_AGE", "0"))
+PAGE_CACHE_S_MAXAGE = int(os.environ.get("PAGE_CACHE_S_MAXAGE", "10"))
+PAGE_CACHE_STALE_WHILE_REVALIDATE = int(os.environ.get("PAGE_CACHE_SWR", "60"))
+PAGE_CACHE_EXCLUDED_PREFIXES = (
+    f"/{ADMIN_URL}",
+    "/accounts/",
+    "/healthz",
+    "/readyz",
+    MEDIA_URL,
+    f"/{STATIC_URL}",
+)
 # Serve uploads from the app itself (fine for one container; put a proxy or object
 # storage in front when scaling out).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)

@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
@@ -7,6 +8,7 @@ def test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = False
+    cache.clear()
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {

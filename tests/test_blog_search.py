@@ -148,8 +148,8 @@ def test_undecodable_query_bytes_answer_normally(client, raw):
 
 def test_search_query_count(client, django_assert_num_queries):
     PostFactory.create_batch(12, body="gradient descent")
-    # count, results with authors, tags of those results
-    with django_assert_num_queries(3):
+    # content token, count, results with authors, tags of those results
+    with django_assert_num_queries(4):
         do_search(client, "gradient")
 
 

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import ExifTags, Image, ImageCms, ImageFile
 
+from blog.markdown import render
 from blog.uploads import AvatarField, image_attributes, validate_and_reencode_avatar
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_uploads")]
@@ -293,6 +294,11 @@ def test_stored_name_and_alt_text_never_carry_markup_from_the_file_name(
         r"![x\](javascript:alert(1)) \<b\>\*bold\*\_x\_ \`c\` \&.html]" f"({url})"
     )
     assert list(stored_files(settings)) == [url.removeprefix("/media/")]
+    html = render(response.json()["image_code"]).html
+    assert html.count("<img") == 1
+    assert f'src="{url}"' in html
+    assert "<a" not in html
+    assert "<b>" not in html
 
 
 # Refused uploads

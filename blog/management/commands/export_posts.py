@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from blog import frontmatter
@@ -34,9 +35,11 @@ class Command(BaseCommand):
             text = frontmatter.dump(front_matter(post), body)
             (directory / f"{post.slug}.md").write_text(text, encoding="utf-8")
             count += 1
+        images = len(self.images)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Exported {count} posts and {len(self.images)} images to {directory}."
+                f"Exported {count} post{pluralize(count)} and "
+                f"{images} image{pluralize(images)} to {directory}."
             )
         )
 

@@ -57,7 +57,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("directory", type=Path)
+        parser.add_argument(
+            "directory",
+            type=Path,
+            help="A Hugo, Jekyll or Hexo site, or any folder of Markdown files.",
+        )
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -81,13 +85,13 @@ class Command(BaseCommand):
         counts: Counter[str] = Counter()
         dry_labels = {"created": "would create", "updated": "would update"}
         for path in files:
-            name = self.display_name(path)
+            name = self.relative_name(path)
             try:
                 with transaction.atomic():
                     outcome, slug = self.import_file(path, slugs)
                     if dry_run:
                         transaction.set_rollback(True)
-            except ImportFailed as exc:
+            except (ImportFailed, frontmatter.FrontMatterError) as exc:
                 counts["failed"] += 1
                 self.stderr.write(f"{name}: {exc}; skipped")
                 continue
@@ -142,9 +146,7 @@ class Command(BaseCommand):
         updated_at = parse_date(first_value(meta, UPDATED_KEYS), "updated")
         is_draft = draft_flag(meta, path.relative_to(self.root))
         post.status = Post.Status.DRAFT if is_draft else Post.Status.PUBLISHED
-        post.summary = next(
-            (s for s in map(text_value, (meta.get(k) for k in SUMMARY_KEYS)) if s), ""
-        )
+        post.summary = text_value(first_value(meta, SUMMARY_KEYS))
         post.language = self.language(meta, path)
         post.author = self.author(meta, post)
         post.body = frontmatter.replace_images(
@@ -169,11 +171,13 @@ class Command(BaseCommand):
             Post.objects.filter(pk=post.pk).update(updated_at=updated_at)
         return ("created" if is_new else "updated"), slug
 
-    def display_name(self, path: Path) -> str:
+    def relative_name(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
     def warn(self, path: Path, message: str) -> None:
-        self.stderr.write(self.style.WARNING(f"{self.display_name(path)}: {message}"))
+        self.stderr.write(
+            f"{self.relative_name(path)}: {message}", style_func=self.style.WARNING
+        )
 
     def language(self, meta: dict, path: Path) -> str:
         value = text_value(meta.get("language") or meta.get("lang")).lower()
@@ -218,7 +222,8 @@ class Command(BaseCommand):
         user = User(username=username, display_name=display_name[:100])
         user.set_unusable_password()
         user.save()
-        self.stdout.write(f"  new author “{name}”: user {username}, no password")
+        added = "would add" if self.dry_run else "added"
+        self.stdout.write(f"{added} author “{name}” as user {username}, no password")
         return user
 
     def tags(self, meta: dict, path: Path) -> list[Tag]:

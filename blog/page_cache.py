@@ -1,0 +1,235 @@
+"""Whole-page cache and conditional GET for anonymous readers.
+
+Every reader page is a function of the content version (bumped by database triggers
+on any change, see ContentVersion) and of the newest post already visible (which moves
+when a scheduled post goes live). One tiny query reads both; the ETag, the
+Last-Modified date and the cache key all derive from that token, so:
+
+- a revalidation costs that query and answers 304 before any view runs;
+- a cached page is looked up before sessions, auth and the view machinery run;
+- invalidation is exact and needs no deletes: a new token simply misses the old
+  entries, which expire on their own. This holds across replicas sharing Redis.
+
+Requests that carry a session cookie (authors, staff) bypass all of this.
+"""
+
+import hashlib
+import logging
+import time
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import DatabaseError, connection
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+
+from . import markdown
+
+logger = logging.getLogger("inkstone.cache")
+
+TOKEN_SQL = """
+SELECT v.version, v.changed_at,
+       (SELECT max(p.published_at) FROM blog_post p
+         WHERE p.status = 'published' AND p.published_at <= %s)
+FROM (SELECT 1) AS one LEFT JOIN blog_contentversion v ON v.id = 1
+"""
+
+STORED_HEADERS = (
+    "Content-Type",
+    "Content-Language",
+    "Content-Security-Policy",
+    "Link",
+    "X-Robots-Tag",
+)
+
+
+def _build_id() -> str:
+    manifest = settings.STATIC_ROOT / "staticfiles.json"
+    try:
+        stamp = hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+    except OSError:
+        stamp = "nostatic"
+    return f"{stamp}.r{markdown.RENDERER_VERSION}"
+
+
+BUILD_ID = _build_id()
+
+
+def content_token() -> tuple[str, datetime]:
+    """(token, last modification) of everything readers can see right now."""
+    with connection.cursor() as cursor:
+        cursor.execute(TOKEN_SQL, [timezone.now()])
+        version, changed_at, newest_visible = cursor.fetchone()
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    changed_at = changed_at or epoch
+    newest_visible = newest_visible or epoch
+    token = f"{version or 0}.{changed_at.timestamp()}.{newest_visible.timestamp()}"
+    return token, max(changed_at, newest_visible)
+
+
+class _Degraded:
+    """After a cache-backend failure, skip the cache for a few seconds (no timeout on
+    every request) and log at most one warning an interval, not one a request."""
+
+    log_interval = 60.0
+    retry_after = 5.0
+    last_log = 0.0
+    skip_until = 0.0
+
+    @property
+    def active(self) -> bool:
+        return time.monotonic() < self.skip_until
+
+    def warn(self, what: str, error: Exception) -> None:
+        now = time.monotonic()
+        self.skip_until = now + self.retry_after
+        if now - self.last_log >= self.log_interval:
+            self.last_log = now
+            logger.warning("%s failed, serving without the cache: %r", what, error)
+
+
+degraded = _Degraded()
+
+
+def is_cacheable_request(request) -> bool:
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return False
+    path = request.path_info
+    return not path.startswith(settings.PAGE_CACHE_EXCLUDED_PREFIXES)
+
+
+def cache_control() -> str:
+    return (
+        f"public, max-age={settings.PAGE_CACHE_MAX_AGE}, "
+        f"s-maxage={settings.PAGE_CACHE_S_MAXAGE}, "
+        f"stale-while-revalidate={settings.PAGE_CACHE_STALE_WHILE_REVALIDATE}"
+    )
+
+
+class PageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.last_token: tuple[str, datetime] | None = None
+
+    def __call__(self, request):
+        if not is_cacheable_request(request):
+            response = self.get_response(request)
+            if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                response.setdefault("Cache-Control", "private, no-cache")
+            return response
+
+        language = translation.get_language_from_request(request)
+        try:
+            token, last_modified = content_token()
+            self.last_token = (token, last_modified)
+            request.content_token = token
+        except DatabaseError:
+            # Outage: serve what the cache holds for the last token we saw.
+            if self.last_token is None:
+                raise
+            token, last_modified = self.last_token
+            cached = self._cache_get(self._key(request, token, language))
+            if cached is None:
+                raise
+            return self._from_cache(cached, stale=True)
+
+        key = self._key(request, token, language)
+        etag = '"' + key.rsplit(":", 1)[1][:32] + '"'
+        if self._not_modified(request, etag, last_modified):
+            response = HttpResponseNotModified()
+            self._stamp(response, etag, last_modified)
+            return response
+
+        cached = self._cache_get(key)
+        if cached is not None:
+            response = self._from_cache(cached)
+            self._stamp(response, etag, last_modified)
+            return response
+
+        response = self.get_response(request)
+        if self._storable(response):
+            self._stamp(response, etag, last_modified)
+            self._cache_set(key, response)
+            response["X-Cache"] = "MISS"
+        return response
+
+    @staticmethod
+    def _key(request, token: str, language: str) -> str:
+        raw = f"{BUILD_ID}|{token}|{language}|{request.get_full_path()}"
+        return (
+            "page:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+        )
+
+    @staticmethod
+    def _not_modified(request, etag: str, last_modified: datetime) -> bool:
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match is not None:
+            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+            return etag in tags or "*" in tags
+        if_modified_since = request.headers.get("If-Modified-Since")
+        if if_modified_since:
+            try:
+                since = parsedate_to_datetime(if_modified_since)
+            except (TypeError, ValueError):
+                return False
+            return (
+                since.tzinfo is not None
+                and int(last_modified.timestamp()) <= since.timestamp()
+            )
+        return False
+
+    @staticmethod
+    def _stamp(response, etag: str, last_modified: datetime) -> None:
+        response["ETag"] = etag
+        response["Last-Modified"] = format_datetime(
+            last_modified.astimezone(UTC), usegmt=True
+        )
+        response["Cache-Control"] = cache_control()
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+
+    @staticmethod
+    def _storable(response) -> bool:
+        return (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and "no-store" not in response.get("Cache-Control", "")
+            and "private" not in response.get("Cache-Control", "")
+        )
+
+    @staticmethod
+    def _from_cache(cached: tuple, stale: bool = False) -> HttpResponse:
+        status, headers, content = cached
+        response = HttpResponse(content, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        response["X-Cache"] = "STALE" if stale else "HIT"
+        return response
+
+    @staticmethod
+    def _cache_get(key: str):
+        if degraded.active:
+            return None
+        try:
+            return caches[settings.PAGE_CACHE_ALIAS].get(key)
+        except Exception as error:  # any backend failure is a miss
+            degraded.warn("page cache read", error)
+            return None
+
+    @staticmethod
+    def _cache_set(key: str, response) -> None:
+        headers = {name: response[name] for name in STORED_HEADERS if name in response}
+        entry = (response.status_code, headers, response.content)
+        if degraded.active:
+            return
+        try:
+            caches[settings.PAGE_CACHE_ALIAS].set(
+                key, entry, settings.PAGE_CACHE_SECONDS
+            )
+        except Exception as error:  # any backend failure: serve uncached
+            degraded.warn("page cache write", error)
