@@ -17,9 +17,11 @@ class User(AbstractUser):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.bio_html = markdown.render(self.bio).html if self.bio else ""
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "bio_html"}
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "bio" in update_fields:
+            self.bio_html = markdown.render(self.bio).html if self.bio else ""
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "bio_html"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

@@ -1,0 +1,194 @@
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from blog.models import Post, Tag
+from tests.factories import PostFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def home(client, **headers):
+    return client.get(reverse("blog:post_list"), headers=headers)
+
+
+def test_second_anonymous_request_is_served_from_cache(client):
+    PostFactory(title="Cached post")
+    first = home(client)
+    assert first["X-Cache"] == "MISS"
+    second = home(client)
+    assert second["X-Cache"] == "HIT"
+    assert second.content == first.content
+    assert second["Content-Security-Policy"] == first["Content-Security-Policy"]
+
+
+def test_cached_response_has_validators_and_cdn_friendly_cache_control(client):
+    PostFactory()
+    response = home(client)
+    assert response["ETag"].startswith('"')
+    assert response["Last-Modified"].endswith("GMT")
+    control = response["Cache-Control"]
+    assert "public" in control
+    assert "s-maxage=" in control
+    assert "stale-while-revalidate=" in control
+
+
+def test_revalidation_answers_304_with_one_query(client, django_assert_num_queries):
+    PostFactory.create_batch(3)
+    etag = home(client)["ETag"]
+    with django_assert_num_queries(1):
+        response = home(client, if_none_match=etag)
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == etag
+
+
+def test_if_modified_since_answers_304(client):
+    PostFactory()
+    last_modified = home(client)["Last-Modified"]
+    assert home(client, if_modified_since=last_modified).status_code == 304
+
+
+def test_cache_hit_costs_one_query(client, django_assert_num_queries):
+    PostFactory.create_batch(3)
+    home(client)
+    with django_assert_num_queries(1):
+        assert home(client)["X-Cache"] == "HIT"
+
+
+def test_publishing_is_visible_on_the_next_anonymous_request(client):
+    PostFactory(title="Old")
+    etag = home(client)["ETag"]
+    home(client)
+    PostFactory(title="Brand new post")
+    response = home(client, if_none_match=etag)
+    assert response.status_code == 200
+    assert "Brand new post" in response.content.decode()
+
+
+@pytest.mark.parametrize("change", ["edit", "delete", "unpublish", "tag", "tag_rename", "author"])
+def test_every_content_change_invalidates(client, change):
+    tag = TagFactory(name="Python")
+    post = PostFactory(title="Original title", tags=[tag])
+    url = post.author.get_absolute_url() if change == "author" else reverse("blog:post_list")
+    before = client.get(url).content.decode()
+    assert "Original title" in before
+    if change == "edit":
+        post.title = "Edited title"
+        post.save()
+    elif change == "delete":
+        post.delete()
+    elif change == "unpublish":
+        post.status = Post.Status.DRAFT
+        post.save()
+    elif change == "tag":
+        post.tags.add(Tag.objects.create(name="Rust"))
+    elif change == "tag_rename":
+        Tag.objects.filter(pk=tag.pk).update(name="Python3")
+    elif change == "author":
+        post.author.display_name = "Renamed Author"
+        post.author.save()
+    after = client.get(url).content.decode()
+    assert after != before
+    assert client.get(url)["X-Cache"] == "HIT"
+
+
+def test_login_does_not_flush_the_cache(client, user):
+    PostFactory()
+    home(client)
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    assert home(client)["X-Cache"] == "HIT"
+
+
+def test_scheduled_post_goes_live_without_any_write(client, monkeypatch):
+    at = timezone.now() + timedelta(minutes=5)
+    PostFactory(title="Visible")
+    PostFactory(title="Scheduled one", published_at=at)
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: at - timedelta(seconds=1))
+    assert "Scheduled one" not in home(client).content.decode()
+    assert home(client)["X-Cache"] == "HIT"
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    response = home(client)
+    assert "Scheduled one" in response.content.decode()
+    monkeypatch.setattr(timezone, "now", real_now)
+
+
+def test_staff_bypass_the_cache(staff_client):
+    PostFactory(title="Public")
+    anonymous = Client()
+    home(anonymous)
+    PostFactory(title="Draft for staff", status=Post.Status.DRAFT)
+    response = home(staff_client)
+    assert "X-Cache" not in response
+    assert "private" in response["Cache-Control"]
+
+
+def test_cache_is_keyed_by_language(client):
+    PostFactory()
+    english = home(client, accept_language="en").content.decode()
+    chinese = home(client, accept_language="zh-hans").content.decode()
+    assert english != chinese
+    assert "Vary" in home(client)
+    assert "Accept-Language" in home(client)["Vary"]
+
+
+def test_query_strings_are_cached_separately(client):
+    PostFactory.create_batch(12)
+    page1 = home(client)
+    page2 = client.get(reverse("blog:post_list"), {"page": 2})
+    assert page1.content != page2.content
+
+
+def test_admin_and_health_are_never_cached(client):
+    for url in (reverse("admin:login"), "/healthz"):
+        client.get(url)
+        assert "X-Cache" not in client.get(url)
+
+
+def test_feeds_and_sitemap_are_cached_and_revalidated(client):
+    PostFactory()
+    for url in (reverse("feed_atom"), reverse("sitemap"), "/robots.txt"):
+        first = client.get(url)
+        assert client.get(url)["X-Cache"] == "HIT"
+        assert client.get(url, headers={"if_none_match": first["ETag"]}).status_code == 304
+
+
+def test_broken_cache_backend_degrades_to_misses(client, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.1, "socket_timeout": 0.1},
+        }
+    }
+    from blog import page_cache
+
+    page_cache.degraded.skip_until = 0.0
+    page_cache.degraded.last_log = 0.0
+    PostFactory(title="Still served")
+    for _ in range(5):
+        response = home(client)
+        assert response.status_code == 200
+        assert "Still served" in response.content.decode()
+    warnings = [r for r in caplog.records if r.name == "inkstone.cache"]
+    assert len(warnings) == 1
+    page_cache.degraded.skip_until = 0.0
+
+
+def test_deep_pages_use_the_cached_count_and_match_offset_results(client):
+    PostFactory.create_batch(25)
+    from blog import pagination
+
+    old = pagination.DEEP_OFFSET
+    pagination.DEEP_OFFSET = 10
+    try:
+        deep = client.get(reverse("blog:post_list"), {"page": 3})
+    finally:
+        pagination.DEEP_OFFSET = old
+    expected = list(Post.objects.published()[20:25])
+    assert list(deep.context["posts"]) == expected
