@@ -1,5 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
+
+from blog.uploads import AvatarField
 
 from .models import User
 
@@ -11,3 +14,4 @@ class UserAdmin(BaseUserAdmin):
         ("Profile", {"fields": ("display_name", "bio", "avatar", "website")}),
     )
     list_display = ("username", "display_name", "email", "is_staff", "is_active")
+    formfield_overrides = {models.ImageField: {"form_class": AvatarField}}

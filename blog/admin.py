@@ -23,7 +23,7 @@ class PostAdmin(SimpleHistoryAdmin, MarkdownxModelAdmin):
 
     class Media:
         css = {"all": ["css/article.css", "css/admin.css"]}
-        js = ["js/editor-backup.js"]
+        js = ["js/editor-backup.js", "js/markdownx-upload.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")

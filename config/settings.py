@@ -240,7 +240,6 @@ MARKDOWNX_MARKDOWNIFY_FUNCTION = "blog.markdown.markdownify"
 MARKDOWNX_URLS_PATH = f"/{ADMIN_URL}markdownx/markdownify/"
 MARKDOWNX_UPLOAD_URLS_PATH = f"/{ADMIN_URL}markdownx/upload/"
 MARKDOWNX_SERVER_CALL_LATENCY = 300
-MARKDOWNX_MEDIA_PATH = "uploads/%Y/%m/"
 
 # Inkstone
 
@@ -250,6 +249,12 @@ SITE_TAGLINE = os.environ.get(
 )
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 POSTS_PER_PAGE = int(os.environ.get("POSTS_PER_PAGE", "10"))
+
+INKSTONE_UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
+INKSTONE_UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", 40_000_000))
+# Django reads the body before the view can check it: refuse far larger ones early.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 PAGE_CACHE_ALIAS = "default"
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))

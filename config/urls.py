@@ -4,10 +4,11 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.static import serve
-from markdownx.views import ImageUploadView, MarkdownifyView
+from markdownx.views import MarkdownifyView
 
 from blog import feeds, views
 from blog.sitemaps import sitemaps
+from blog.uploads import ImageUploadView
 from config import health
 
 # markdownx's own urls.py leaves both endpoints open to anonymous users.

@@ -126,7 +126,9 @@ def test_xss_payload_does_not_survive(payload):
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_xss_payload_inside_other_constructs_does_not_survive(payload):
-    wrapped = f"- item\n\n  > {payload}\n\n| a |\n|---|\n| {payload} |\n\n[^n]: {payload}"
+    wrapped = (
+        f"- item\n\n  > {payload}\n\n| a |\n|---|\n| {payload} |\n\n[^n]: {payload}"
+    )
     assert_safe(render(wrapped).html)
 
 
@@ -153,9 +155,7 @@ MARKDOWN_ALPHABET = st.sampled_from(
 )
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text())
 def test_render_never_raises_on_arbitrary_text(text):
     rendered = render(text)
@@ -165,9 +165,7 @@ def test_render_never_raises_on_arbitrary_text(text):
     assert_safe(rendered.html)
 
 
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(MARKDOWN_ALPHABET, max_size=80).map("".join))
 def test_sanitized_output_has_no_script_capable_attribute(text):
     rendered = render(text)

@@ -69,11 +69,17 @@ def test_publishing_is_visible_on_the_next_anonymous_request(client):
     assert "Brand new post" in response.content.decode()
 
 
-@pytest.mark.parametrize("change", ["edit", "delete", "unpublish", "tag", "tag_rename", "author"])
+@pytest.mark.parametrize(
+    "change", ["edit", "delete", "unpublish", "tag", "tag_rename", "author"]
+)
 def test_every_content_change_invalidates(client, change):
     tag = TagFactory(name="Python")
     post = PostFactory(title="Original title", tags=[tag])
-    url = post.author.get_absolute_url() if change == "author" else reverse("blog:post_list")
+    url = (
+        post.author.get_absolute_url()
+        if change == "author"
+        else reverse("blog:post_list")
+    )
     before = client.get(url).content.decode()
     assert "Original title" in before
     if change == "edit":
@@ -155,7 +161,9 @@ def test_feeds_and_sitemap_are_cached_and_revalidated(client):
     for url in (reverse("feed_atom"), reverse("sitemap"), "/robots.txt"):
         first = client.get(url)
         assert client.get(url)["X-Cache"] == "HIT"
-        assert client.get(url, headers={"if_none_match": first["ETag"]}).status_code == 304
+        assert (
+            client.get(url, headers={"if_none_match": first["ETag"]}).status_code == 304
+        )
 
 
 def test_broken_cache_backend_degrades_to_misses(client, settings, caplog):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -231,7 +232,7 @@ def test_jpeg_is_turned_upright_and_loses_exif_and_gps(staff_client, settings):
     assert close_to(stored.getpixel((100, 350)), BLUE)
 
 
-def test_icc_profile_is_converted_away(staff_client, settings):
+def test_icc_profile_is_not_stored(staff_client, settings):
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     content = image_bytes("PNG", color=RED, icc_profile=srgb)
     assert Image.open(io.BytesIO(content)).info["icc_profile"]
@@ -650,3 +651,26 @@ def test_avatar_field_cleans_to_the_reencoded_file():
 def test_avatar_field_reports_a_refused_file():
     form = AvatarForm(files={"avatar": SimpleUploadedFile("me.png", b"<html>")})
     assert form.errors == {"avatar": [NOT_AN_IMAGE]}
+
+
+class ProfileForm(forms.ModelForm):
+    avatar = AvatarField(required=False)
+
+    class Meta:
+        model = get_user_model()
+        fields = ["avatar"]
+
+
+def test_avatar_field_saves_the_reencoded_file_on_the_user(user, settings):
+    content = image_bytes("PNG", size=(600, 400), mode="RGBA", color=(*RED, 128))
+    upload = SimpleUploadedFile("../me.svg.png", content, content_type="image/svg+xml")
+    form = ProfileForm(instance=user, files={"avatar": upload})
+
+    assert form.is_valid(), form.errors
+    form.save()
+
+    user.refresh_from_db()
+    assert re.fullmatch(r"avatars/[0-9a-f]{24}\.webp", user.avatar.name)
+    assert list(stored_files(settings)) == [user.avatar.name]
+    stored = assert_clean_webp(user.avatar.read())
+    assert (stored.size, stored.mode) == ((256, 256), "RGBA")

@@ -1,0 +1,94 @@
+// Uploads images dropped or pasted into a markdownx editor, in place of markdownx.js:
+// when the server refuses a file, markdownx.js types "Invalid response" into the
+// post and shows nothing. This leaves the text alone and shows the server's reason.
+(function () {
+  "use strict";
+
+  function csrfToken(editor) {
+    var input = editor.form && editor.form.querySelector("[name=csrfmiddlewaretoken]");
+    if (input) return input.value;
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function showErrors(editor, messages) {
+    // Where the admin shows a field's own errors: above its label and input.
+    var field = editor.closest(".flex-container") || editor.closest(".markdownx");
+    var list = field.previousElementSibling;
+    if (!list || !list.classList.contains("markdownx-upload-errors")) {
+      list = document.createElement("ul");
+      list.className = "errorlist markdownx-upload-errors";
+      list.setAttribute("role", "alert");
+      field.before(list);
+    }
+    list.replaceChildren();
+    messages.forEach(function (message) {
+      var item = document.createElement("li");
+      item.textContent = message;
+      list.append(item);
+    });
+    list.hidden = messages.length === 0;
+  }
+
+  async function upload(editor, file) {
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", csrfToken(editor));
+    data.append("image", file);
+    var response;
+    try {
+      response = await fetch(editor.dataset.markdownxUploadUrlsPath, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "XMLHttpRequest" },
+      });
+    } catch (error) {
+      throw new Error("the server could not be reached. Nothing was inserted.");
+    }
+    var body = null;
+    if ((response.headers.get("Content-Type") || "").startsWith("application/json")) {
+      body = await response.json().catch(function () { return null; });
+    }
+    if (response.ok && body && body.image_code) return body.image_code;
+    if (body && body.error) throw new Error(body.error);
+    if (response.redirected || response.status === 403) {
+      throw new Error("your session has expired. Log in again in another tab, then retry.");
+    }
+    if (response.status === 413) throw new Error("the file is too large for the server.");
+    throw new Error("the server answered " + response.status + ". Nothing was inserted.");
+  }
+
+  async function uploadAll(editor, files) {
+    var errors = [];
+    showErrors(editor, errors);
+    editor.style.opacity = "0.5";
+    editor.setAttribute("aria-busy", "true");
+    for (var file of files) {
+      try {
+        var code = await upload(editor, file);
+        var at = editor.selectionEnd;
+        editor.setRangeText(code, at, at, "end");
+        editor.dispatchEvent(new Event("input", { bubbles: true }));
+      } catch (error) {
+        errors.push((file.name || "Image") + ": " + error.message);
+        showErrors(editor, errors);
+      }
+    }
+    editor.style.opacity = "";
+    editor.removeAttribute("aria-busy");
+  }
+
+  function intercept(event) {
+    var editor = event.target;
+    var transfer = event.type === "drop" ? event.dataTransfer : event.clipboardData;
+    if (!editor.matches || !editor.matches(".markdownx .markdownx-editor")) return;
+    if (!transfer || !transfer.files.length) return;
+    // Capturing at the document stops the event before markdownx.js sees it.
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    uploadAll(editor, Array.from(transfer.files));
+  }
+
+  document.addEventListener("drop", intercept, true);
+  document.addEventListener("paste", intercept, true);
+})();

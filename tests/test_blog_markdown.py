@@ -1,0 +1,559 @@
+"""blog.markdown: what each Markdown construct renders to, and the derived fields."""
+
+import time
+
+import pytest
+
+from blog import markdown
+from blog.markdown import (
+    MAX_SOURCE_CHARS,
+    Rendered,
+    detect_language,
+    excerpt,
+    markdownify,
+    plain_text,
+    reading_minutes,
+    render,
+)
+
+# Code -------------------------------------------------------------------------
+
+
+def test_python_code_is_highlighted_with_css_classes():
+    html = render("```python\ndef f(x):\n    return x  # note\n```").html
+    assert html.startswith(
+        '<div class="code-block" data-lang="python"><div class="code-lang">python</div>'
+        '<pre class="highlight" tabindex="0"><code><span class="k">def</span>'
+    )
+    assert '<span class="nf">f</span>' in html
+    assert '<span class="c1"># note</span>' in html
+    assert html.rstrip().endswith("</code></pre></div>")
+    assert html.count("<pre") == 1
+
+
+def test_bash_and_javascript_blocks_are_highlighted():
+    bash = render('```bash\necho "$HOME"\n```').html
+    assert 'data-lang="bash"' in bash
+    assert '<span class="nb">echo</span>' in bash
+    assert "$HOME" in bash
+    js = render("```js\nconst x = 1;\n```").html
+    assert 'data-lang="js"' in js
+    assert '<span class="kd">const</span>' in js
+
+
+def test_unknown_language_falls_back_to_escaped_text():
+    rendered = render("```foobar\nif a < b && c:\n```")
+    assert rendered.html == (
+        '<div class="code-block" data-lang="foobar"><div class="code-lang">foobar</div>'
+        '<pre class="highlight" tabindex="0"><code>if a &lt; b &amp;&amp; c:</code>'
+        "</pre></div>\n"
+    )
+    assert rendered.warnings == []
+
+
+def test_code_without_language_is_plain_and_unlabelled():
+    for source in ("```\nx = <1>\n```", "    x = <1>"):
+        assert render(source).html == (
+            '<div class="code-block"><pre class="highlight" tabindex="0">'
+            "<code>x = &lt;1&gt;</code></pre></div>\n"
+        )
+
+
+def test_inline_code_is_escaped():
+    assert render("`<b>`").html == "<p><code>&lt;b&gt;</code></p>\n"
+
+
+# Math -------------------------------------------------------------------------
+
+
+def test_inline_dollar_math_becomes_inline_mathml():
+    html = render("Let $x^2$ be").html
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
+    assert "<msup><mi>x</mi><mn>2</mn></msup>" in html
+    assert '<annotation encoding="application/x-tex">x^2</annotation>' in html
+    assert html.startswith("<p>Let <math")
+
+
+def test_inline_paren_math_becomes_inline_mathml():
+    html = render(r"Let \(\alpha + 1\) be").html
+    assert 'display="inline"' in html
+    assert "<mi>α</mi>" in html
+    assert r"\(" not in html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "$$\n\\frac{a}{b}\n$$",
+        "$$\\frac{a}{b}$$",
+        "\\[\n\\frac{a}{b}\n\\]",
+        "\\[\\frac{a}{b}\\]",
+        "```math\n\\frac{a}{b}\n```",
+    ],
+)
+def test_display_math_becomes_block_mathml(source):
+    html = render(source).html
+    assert html.startswith('<div class="math-display" tabindex="0"><math ')
+    assert 'display="block"' in html
+    assert "<mfrac><mrow><mi>a</mi></mrow><mrow><mi>b</mi></mrow></mfrac>" in html
+
+
+def test_bracket_math_can_interrupt_a_paragraph():
+    html = render("So:\n\\[\nE = mc^2\n\\]\nand more.").html
+    assert html.startswith('<p>So:</p>\n<div class="math-display"')
+    assert "<p>and more.</p>" in html
+
+
+def test_double_dollars_inside_a_paragraph_are_display_math():
+    html = render("Energy $$E = mc^2$$ holds.").html
+    assert '<span class="math-display"><math' in html
+    assert 'display="block"' in html
+
+
+def test_escaped_brackets_mid_line_are_not_math():
+    assert render(r"See \[1\] and \(not closed").html == (
+        "<p>See [1] and (not closed</p>\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "It costs $5 and $10.",
+        "Between $5-$10 today",
+        "Pay $ 5 and $ 6",
+        "A lone $ sign",
+        r"Escaped \$x\$ stays",
+    ],
+)
+def test_dollars_that_are_not_math_stay_dollars(source):
+    html = render(source).html
+    assert "<math" not in html
+    assert "$" in html
+
+
+def test_dollars_in_code_stay_literal():
+    html = render("Run `echo $HOME` then\n\n```bash\necho $PATH $HOME\n```").html
+    assert "<math" not in html
+    assert "<code>echo $HOME</code>" in html
+    assert "$PATH" in html
+
+
+def test_bad_tex_shows_source_and_warns():
+    rendered = render("Bad $\\frac{$ here\n\n$$\n\\frac{a}{\n$$")
+    assert '<code class="math-error">\\frac{</code>' in rendered.html
+    assert '<pre class="math-error">\\frac{a}{</pre>' in rendered.html
+    assert len(rendered.warnings) == 2
+    assert all("Could not render formula" in w for w in rendered.warnings)
+
+
+def test_overlong_formula_is_not_converted():
+    tex = "x+" * 3000 + "x"
+    rendered = render(f"$${tex}$$")
+    assert '<pre class="math-error">' in rendered.html
+    assert "longer than 5000 characters" in rendered.warnings[0]
+
+
+def test_unsupported_tex_command_renders_with_a_warning():
+    rendered = render("$\\notacommand{x}$")
+    assert "<math" in rendered.html
+    assert rendered.warnings == [
+        "Unsupported TeX command \\notacommand in: \\notacommand{x}"
+    ]
+
+
+def test_repeated_bad_formula_warns_once():
+    assert len(render("$\\frac{$ and $\\frac{$").warnings) == 1
+
+
+# Block constructs ---------------------------------------------------------------
+
+
+def test_tables_are_wrapped_for_horizontal_scrolling():
+    html = render("| a | b |\n|:--|--:|\n| 1 | 2 |").html
+    assert html == (
+        '<div class="table-wrap" tabindex="0"><table>\n<thead>\n<tr>\n'
+        '<th style="text-align:left">a</th>\n<th style="text-align:right">b</th>\n'
+        "</tr>\n</thead>\n<tbody>\n<tr>\n"
+        '<td style="text-align:left">1</td>\n<td style="text-align:right">2</td>\n'
+        "</tr>\n</tbody>\n</table></div>\n"
+    )
+
+
+def test_footnotes_link_both_ways():
+    html = render("Claim[^a].\n\n[^a]: Source **here**.").html
+    assert '<sup class="footnote-ref"><a href="#fn1" id="fnref1">[1]</a></sup>' in html
+    assert '<section class="footnotes">' in html
+    assert '<li id="fn1" class="footnote-item"><p>Source <strong>here</strong>.' in html
+    assert '<a href="#fnref1" class="footnote-backref">' in html
+
+
+def test_task_lists_render_disabled_checkboxes():
+    html = render("- [ ] todo\n- [x] done").html
+    assert html == (
+        '<ul class="contains-task-list">\n'
+        '<li class="task-list-item"><input class="task-list-item-checkbox" '
+        'disabled="" type="checkbox"> todo</li>\n'
+        '<li class="task-list-item"><input class="task-list-item-checkbox" '
+        'disabled="" type="checkbox" checked=""> done</li>\n</ul>\n'
+    )
+
+
+def test_strikethrough_needs_double_tildes():
+    assert render("~~gone~~ and 3~5 days").html == ("<p><s>gone</s> and 3~5 days</p>\n")
+
+
+def test_blockquotes_lists_and_emphasis():
+    html = render("> *quote*\n\n1. one\n2. **two**").html
+    assert "<blockquote>\n<p><em>quote</em></p>\n</blockquote>" in html
+    assert "<ol>\n<li>one</li>\n<li><strong>two</strong></li>\n</ol>" in html
+
+
+# Headings and TOC -------------------------------------------------------------
+
+
+def test_chinese_headings_keep_chinese_ids():
+    rendered = render("## 幻觉的分类")
+    assert rendered.html == (
+        '<h2 id="幻觉的分类">幻觉的分类 <a class="heading-anchor" href="#幻觉的分类" '
+        'aria-label="本节链接：幻觉的分类">#</a></h2>\n'
+    )
+    assert rendered.toc == [{"level": 2, "id": "幻觉的分类", "title": "幻觉的分类"}]
+
+
+def test_duplicate_headings_get_numbered_ids():
+    rendered = render("## Setup\n\n## Setup\n\n### Setup\n\n## Setup-2")
+    ids = [entry["id"] for entry in rendered.toc]
+    assert ids == ["setup", "setup-2", "setup-3", "setup-2-2"]
+    assert len(set(ids)) == len(ids)
+
+
+def test_toc_has_levels_two_to_four_only():
+    rendered = render("# One\n\n## Two\n\n### Three\n\n#### Four\n\n##### Five")
+    assert [entry["level"] for entry in rendered.toc] == [2, 3, 4]
+    assert 'id="five"' in rendered.html
+    assert 'id="one"' in rendered.html
+
+
+def test_heading_ids_are_slugs_of_the_plain_title():
+    rendered = render("## Hello, *World*! `code` (v2.0)\n\n## 1. 从 GBDT 到 XGBoost")
+    assert rendered.toc == [
+        {
+            "level": 2,
+            "id": "hello-world-code-v20",
+            "title": "Hello, World! code (v2.0)",
+        },
+        {"level": 2, "id": "1-从-gbdt-到-xgboost", "title": "1. 从 GBDT 到 XGBoost"},
+    ]
+
+
+def test_heading_ids_never_collide_with_footnote_ids():
+    rendered = render("## fn1\n\nx[^1]\n\n[^1]: note")
+    assert rendered.toc[0]["id"] == "fn1-2"
+    assert rendered.html.count('id="fn1"') == 1
+
+
+def test_empty_heading_gets_a_fallback_id():
+    assert render("## !!!").toc[0]["id"] == "section"
+
+
+# Links and images -------------------------------------------------------------
+
+
+def test_autolinks_bare_urls_www_and_email():
+    html = render("See https://example.com/a, www.example.org and me@example.com.").html
+    assert '<a href="https://example.com/a" rel="noopener noreferrer nofollow">' in html
+    assert '<a href="http://www.example.org" rel=' in html
+    assert '<a href="mailto:me@example.com">me@example.com</a>.' in html
+
+
+def test_autolinks_stop_at_chinese_punctuation():
+    html = render("访问 https://example.com/a。然后再说").html
+    assert ">https://example.com/a</a>。然后再说" in html
+    assert 'href="https://example.com/a"' in html
+
+
+def test_angle_bracket_autolinks_still_work():
+    assert 'href="https://a.example/b"' in render("<https://a.example/b>").html
+
+
+def test_external_links_get_rel_internal_links_do_not(settings):
+    settings.ALLOWED_HOSTS = ["blog.example.com", ".example.net"]
+    html = render(
+        "[a](https://other.org/x) [b](/posts/1/) [c](#top) [d](https://blog.example.com/p)"
+        " [e](https://www.example.net/) [f](//cdn.other.org/x) [g](mailto:a@b.c)"
+    ).html
+    assert (
+        '<a href="https://other.org/x" rel="noopener noreferrer nofollow">a</a>' in html
+    )
+    assert '<a href="/posts/1/">b</a>' in html
+    assert '<a href="#top">c</a>' in html
+    assert '<a href="https://blog.example.com/p">d</a>' in html
+    assert '<a href="https://www.example.net/">e</a>' in html
+    assert (
+        '<a href="//cdn.other.org/x" rel="noopener noreferrer nofollow">f</a>' in html
+    )
+    assert '<a href="mailto:a@b.c">g</a>' in html
+
+
+def test_external_link_rel_is_configurable(settings):
+    settings.MARKDOWN_EXTERNAL_LINK_REL = "noopener"
+    assert 'rel="noopener"' in render("[a](https://other.org/)").html
+    settings.MARKDOWN_EXTERNAL_LINK_REL = ""
+    assert "rel=" not in render("[a](https://other.org/)").html
+
+
+def test_images_keep_alt_and_load_lazily():
+    html = render('![A *cat* photo](/media/cat.png "Cat")').html
+    assert html == (
+        '<p><img src="/media/cat.png" alt="A cat photo" title="Cat" '
+        'loading="lazy" decoding="async"></p>\n'
+    )
+
+
+def test_unsafe_link_schemes_are_not_links():
+    html = render("[a](javascript:alert(1)) ![b](data:image/png;base64,AAAA)").html
+    assert "<a " not in html
+    assert "<img" not in html
+
+
+# markdownify and plain_text ---------------------------------------------------
+
+
+def test_markdownify_is_exactly_the_rendered_html_without_warnings():
+    source = "# Hi\n\n$x$ and `code`"
+    assert markdownify(source) == render(source).html
+
+
+def test_markdownify_puts_visible_warnings_before_the_html():
+    source = "Bad $\\nope{<b>}$"
+    rendered = render(source)
+    preview = markdownify(source)
+    warnings, rest = preview.split("\n", 1)
+    assert warnings.startswith('<div class="render-warnings" role="alert"><ul><li>')
+    assert "&lt;b&gt;" in warnings
+    assert rest == rendered.html
+
+
+def test_plain_text_of_a_summary():
+    assert plain_text("A **bold** summary with `code` and $x$.") == (
+        "A bold summary with code and [formula] ."
+    )
+    assert plain_text("中文**摘要**，含公式 $x$ 与代码：\n\n```\nx\n```") == (
+        "中文摘要，含公式 [公式] 与代码： [代码]"
+    )
+
+
+# Excerpts ----------------------------------------------------------------------
+
+ZH_SENTENCE = "大型语言模型中的幻觉通常指模型生成不实或虚构的内容。"  # 26 chars
+
+
+def test_chinese_excerpt_is_about_120_characters_cut_after_a_sentence():
+    text = "## 概述\n\n" + ZH_SENTENCE * 10
+    result = render(text).excerpt
+    assert result.startswith("概述 大型语言模型")
+    assert result.endswith("内容…")
+    assert 60 <= len(result) <= 121
+
+
+def test_chinese_excerpt_without_punctuation_is_cut_at_120():
+    result = excerpt("字" * 300, "zh-hans")
+    assert result == "字" * 120 + "…"
+
+
+def test_chinese_excerpt_never_cuts_a_marker():
+    text = "字" * 117 + " [代码] " + "字" * 50
+    assert excerpt(text, "zh-hans") == "字" * 117 + "…"
+
+
+def test_short_excerpt_is_whole_text_without_ellipsis():
+    assert render("短文。").excerpt == "短文。"
+    assert render("A short post.").excerpt == "A short post."
+
+
+def test_english_excerpt_is_50_words_at_a_word_boundary():
+    words = " ".join(f"word{i}" for i in range(80))
+    result = render(words).excerpt
+    assert result == " ".join(f"word{i}" for i in range(50)) + "…"
+
+
+def test_english_excerpt_prefers_a_sentence_end():
+    text = " ".join(["alpha"] * 40) + ". " + " ".join(["beta"] * 40)
+    assert render(text).excerpt == " ".join(["alpha"] * 40) + "…"
+
+
+def test_excerpt_markers_for_code_and_formulas_follow_the_language():
+    zh = render(
+        "介绍分布式训练的基本原理和代码。\n\n```python\nx = 1\n```\n\n公式 $x$ 如下。"
+    )
+    assert zh.excerpt == "介绍分布式训练的基本原理和代码。 [代码] 公式 [公式] 如下。"
+    en = render("Intro to training.\n\n```python\nx = 1\n```\n\nThe formula $x$ here.")
+    assert en.excerpt == "Intro to training. [code] The formula [formula] here."
+
+
+def test_excerpt_separates_headings_and_list_items_and_skips_footnotes():
+    result = render(
+        "# Title\n\n- one\n- two\n\nBody[^1].\n\n[^1]: Hidden note."
+    ).excerpt
+    assert result == "Title one two Body."
+
+
+def test_mixed_chinese_post_with_english_terms_uses_character_excerpts():
+    text = "在 PyTorch 中使用 DistributedDataParallel 训练模型。" * 8
+    rendered = render(text)
+    assert rendered.language == "zh-hans"
+    assert rendered.excerpt.endswith("训练模型…")
+    assert len(rendered.excerpt) <= 121
+
+
+# Reading time -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "minutes"),
+    [
+        ("", 1),
+        ("字" * 400, 1),
+        ("字" * 4000, 10),
+        (" ".join(["word"] * 2200), 10),
+        ("字" * 2000 + " " + " ".join(["word"] * 1100), 10),
+    ],
+)
+def test_reading_minutes_of_prose(source, minutes):
+    assert render(source).reading_minutes == minutes
+
+
+def test_code_counts_less_than_prose():
+    line = "result = compute(alpha, beta, gamma, delta)"
+    code = "```python\n" + "\n".join([line] * 300) + "\n```"
+    as_code = render(code).reading_minutes
+    as_prose = render("\n\n".join([line] * 300)).reading_minutes
+    assert as_code == 5
+    assert as_code < as_prose
+
+
+def test_reading_minutes_helper_counts_formulas_and_images():
+    assert reading_minutes("", formulas=40, images=6) == 3
+
+
+# Language detection -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("在大型语言模型中，幻觉通常指模型生成不实的内容。", "zh-hans"),
+        ("Hallucination is when a model makes things up.", "en"),
+        ("使用 PyTorch 的 DistributedDataParallel 进行多卡训练", "zh-hans"),
+        ("A post about 中文分词 and other English things here", "en"),
+        ("", "en"),
+    ],
+)
+def test_detect_language(text, language):
+    assert detect_language(text) == language
+
+
+def test_chinese_post_with_english_code_is_chinese():
+    code = "```python\n" + "print('hello world from the english code')\n" * 50 + "```"
+    assert render(f"这是一篇中文文章，代码如下：\n\n{code}").language == "zh-hans"
+
+
+# Robustness ---------------------------------------------------------------------
+
+PATHOLOGICAL = {
+    "one megabyte": "word " * 200_000,
+    "200 code blocks": "".join(f"```python\nx = {i}\n```\n\n" for i in range(200)),
+    "10,000 nested lists": "- " * 10_000 + "x",
+    "10,000 nested quotes": "> " * 10_000 + "x",
+    "10,000 nested ordered lists": "1. " * 10_000 + "x",
+    "32 KB of [": "[" * 32_768,
+    "32 KB of [ and ]": "[" * 16_384 + "]" * 16_384,
+    "unclosed fence": "```python\n" + "x = 1\n" * 20_000,
+    "unclosed math": "$$\n" + "x + " * 20_000,
+    "many unclosed parens": "\\(a " * 20_000,
+    "many unclosed brackets": "\\[a\n" * 20_000,
+    "nested braces in math": "$" + "{" * 2_000 + "x" + "}" * 2_000 + "$",
+    "nested emphasis": "*" * 20_000 + "a" + "*" * 20_000,
+    "many headings": "## same\n\n" * 5_000,
+    "wide table": "|" + "a|" * 2_000 + "\n|" + "-|" * 2_000 + "\n" + "|x" * 2_000,
+}
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_input_renders_in_bounded_time(name):
+    start = time.monotonic()
+    rendered = render(PATHOLOGICAL[name])
+    assert time.monotonic() - start < 5
+    assert isinstance(rendered, Rendered)
+    assert rendered.html
+
+
+def test_oversized_source_is_shown_escaped_with_a_warning():
+    source = "<b>x</b> " * (MAX_SOURCE_CHARS // 9 + 1)
+    assert len(source) > MAX_SOURCE_CHARS
+    rendered = render(source)
+    assert rendered.html.startswith('<pre class="source-fallback">&lt;b&gt;x&lt;/b&gt;')
+    assert "more than the 200,000" in rendered.warnings[0]
+    assert rendered.excerpt.endswith("…")
+    assert rendered.toc == []
+
+
+@pytest.mark.parametrize("source", ["\ud800", "a\udfffb", "\x00", "\r\n\r", "\ufeff"])
+def test_odd_characters_never_raise(source):
+    assert isinstance(render(source).html, str)
+    assert isinstance(plain_text(source), str)
+
+
+def test_lone_surrogates_are_replaced():
+    assert render("a\ud800b").html == "<p>a\ufffdb</p>\n"
+
+
+def test_none_renders_as_empty():
+    assert render(None).html == ""
+
+
+def test_failure_inside_the_renderer_falls_back_to_escaped_source(monkeypatch):
+    def boom(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(markdown, "_assign_heading_ids", boom)
+    rendered = render("# <title>")
+    assert rendered.html == '<pre class="source-fallback"># &lt;title&gt;</pre>'
+    assert rendered.warnings == [
+        "This text could not be rendered; shown as plain text."
+    ]
+
+
+# Performance ------------------------------------------------------------------
+
+
+def _technical_post() -> str:
+    """About 20 KB: Chinese and English prose, 10 code blocks, 20 formulas."""
+    code = (
+        "def f(x):\n    return torch.softmax(x @ w.T / 8.0, dim=-1)  # attention\n" * 8
+    )
+    parts = []
+    for i in range(10):
+        parts.append(f"## 第 {i} 节 Section {i}\n\n")
+        parts.append("在大型语言模型中，幻觉通常指模型生成不实或虚构的内容。" * 12)
+        parts.append(f"\n\nSee [docs](https://example.org/{i}) and $x_{i}^2 + y$.\n\n")
+        parts.append("$$\n\\sum_{i=1}^{n} \\frac{e^{z_i}}{\\sqrt{d_k}}\n$$\n\n")
+        parts.append(f"```python\n{code}```\n\n")
+        parts.append("Gradient accumulation sums gradients over steps. " * 12 + "\n\n")
+    return "".join(parts)
+
+
+def test_a_20_kb_technical_post_renders_in_under_50_ms():
+    post = _technical_post()
+    assert 18_000 < len(post.encode()) < 30_000
+    render(post)
+    timings = []
+    for _ in range(5):
+        markdown.clear_caches()  # as on the first save of a post
+        start = time.perf_counter()
+        rendered = render(post)
+        timings.append(time.perf_counter() - start)
+    assert rendered.html.count("<math") == 20
+    assert rendered.html.count('class="code-block"') == 10
+    assert min(timings) < 0.050

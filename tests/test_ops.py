@@ -1,0 +1,214 @@
+import json
+import logging
+import time
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from tests.factories import PostFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HTTPS = {"HTTP_X_FORWARDED_PROTO": "https"}
+
+
+@pytest.fixture
+def behind_https_proxy(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 63072000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+
+
+@pytest.fixture
+def database_down():
+    """Point the real connection at a port where nothing listens."""
+    connection.close()
+    original = dict(connection.settings_dict)
+    connection.settings_dict["HOST"] = "127.0.0.1"
+    connection.settings_dict["PORT"] = "9"
+    yield
+    connection.close()
+    connection.settings_dict.clear()
+    connection.settings_dict.update(original)
+
+
+def test_healthz_needs_no_database(client, database_down):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert (
+        "no-cache" in response["Cache-Control"]
+        or "max-age=0" in response["Cache-Control"]
+    )
+
+
+def test_readyz_ok_when_database_and_migrations_are_there(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_readyz_reports_database_outage_quickly(client, database_down):
+    started = time.monotonic()
+    response = client.get("/readyz")
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert "database" in response.json()["reason"]
+
+
+def test_reader_pages_answer_503_with_retry_after_when_database_is_down(
+    client, database_down
+):
+    client.raise_request_exception = False
+    started = time.monotonic()
+    response = client.get(reverse("blog:post_list"))
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert "Temporarily unavailable" in response.content.decode()
+
+
+def test_cached_pages_are_served_during_a_database_outage(client):
+    PostFactory(title="Survives outages")
+    client.get(reverse("blog:post_list"))
+    connection.close()
+    original = dict(connection.settings_dict)
+    connection.settings_dict["PORT"] = "9"
+    connection.settings_dict["HOST"] = "127.0.0.1"
+    try:
+        response = client.get(reverse("blog:post_list"))
+    finally:
+        connection.close()
+        connection.settings_dict.update(original)
+    assert response.status_code == 200
+    assert response["X-Cache"] == "STALE"
+    assert "Survives outages" in response.content.decode()
+
+
+def test_security_headers_on_every_kind_of_page(
+    client, staff_client, behind_https_proxy
+):
+    post = PostFactory()
+    anonymous_urls = [
+        reverse("blog:post_list"),
+        post.get_absolute_url(),
+        reverse("blog:post_search") + "?q=x",
+        reverse("feed_atom"),
+        "/nope/",
+        reverse("admin:login"),
+    ]
+    for url in anonymous_urls:
+        check_observatory_headers(client.get(url, **HTTPS), url)
+    check_observatory_headers(
+        staff_client.get(reverse("admin:blog_post_add"), **HTTPS), "admin"
+    )
+
+
+def check_observatory_headers(response, url):
+    """The checks the Mozilla HTTP Observatory scores, at their A+ settings."""
+    csp = response["Content-Security-Policy"]
+    directives = dict(
+        (part.strip().split(" ", 1) + [""])[:2]
+        for part in csp.split(";")
+        if part.strip()
+    )
+    for name in ("script-src", "style-src", "default-src"):
+        value = directives.get(name, directives.get("default-src", ""))
+        assert "'unsafe-inline'" not in value, (url, name)
+        assert "'unsafe-eval'" not in value, (url, name)
+        assert "http:" not in value and "*" not in value.split(), (url, name)
+    assert directives["frame-ancestors"] == "'none'", url
+    assert directives["object-src"] == "'none'", url
+    assert directives["base-uri"] == "'self'", url
+    assert directives["form-action"] == "'self'", url
+    hsts = response["Strict-Transport-Security"]
+    assert int(hsts.split("max-age=")[1].split(";")[0]) >= 15768000, url
+    assert response["X-Content-Type-Options"] == "nosniff", url
+    assert response["X-Frame-Options"] == "DENY", url
+    assert response["Referrer-Policy"] in (
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+    ), url
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin", url
+    assert "camera=()" in response["Permissions-Policy"], url
+    for morsel in response.cookies.values():
+        assert morsel["secure"], (url, morsel.key)
+        if morsel.key in ("sessionid", "csrftoken"):
+            assert morsel["httponly"], (url, morsel.key)
+        assert morsel["samesite"], (url, morsel.key)
+
+
+def test_login_sets_secure_httponly_session_cookie_over_https(
+    client, behind_https_proxy
+):
+    UserFactory(username="writer", is_staff=True)
+    page = client.get(reverse("admin:login"), **HTTPS)
+    csrf = page.cookies["csrftoken"]
+    assert csrf["secure"]
+    response = client.post(
+        reverse("admin:login"),
+        {
+            "username": "writer",
+            "password": "correct horse battery staple",
+            "csrfmiddlewaretoken": csrf.value,
+        },
+        **HTTPS,
+        HTTP_REFERER="https://testserver/admin/login/",
+    )
+    assert response.status_code == 302
+    session = response.cookies["sessionid"]
+    assert session["secure"] and session["httponly"]
+
+
+def test_failed_logins_are_locked_out_and_can_be_unlocked(client, settings):
+    from axes.models import AccessAttempt
+
+    settings.AXES_ENABLED = True
+    UserFactory(username="victim", is_staff=True)
+    url = reverse("admin:login")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(url, {"username": "victim", "password": "wrong"})
+    locked = client.post(
+        url, {"username": "victim", "password": "correct horse battery staple"}
+    )
+    assert locked.status_code == 429
+    assert "Too many failed logins" in locked.content.decode()
+    assert AccessAttempt.objects.filter(username="victim").exists()
+    AccessAttempt.objects.filter(
+        username="victim"
+    ).delete()  # what the admin's unlock does
+    ok = client.post(
+        url, {"username": "victim", "password": "correct horse battery staple"}
+    )
+    assert ok.status_code == 302
+
+
+def test_request_log_is_one_json_line_without_secrets(client, caplog):
+    UserFactory(username="writer", is_staff=True)
+    with caplog.at_level(logging.INFO, logger="inkstone.request"):
+        response = client.post(
+            reverse("admin:login"), {"username": "writer", "password": "hunter2-secret"}
+        )
+    record = [r for r in caplog.records if r.name == "inkstone.request"][-1]
+    from config.middleware import JsonFormatter
+
+    line = JsonFormatter().format(record)
+    data = json.loads(line)
+    assert data["method"] == "POST"
+    assert data["status"] == response.status_code
+    assert data["request_id"] == response["X-Request-ID"]
+    assert isinstance(data["duration_ms"], float)
+    assert "hunter2" not in line
+    assert "\n" not in line
+
+
+def test_admin_path_is_configurable():
+    from django.conf import settings
+
+    assert reverse("admin:index") == "/" + settings.ADMIN_URL
