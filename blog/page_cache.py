@@ -123,7 +123,11 @@ class PageCacheMiddleware:
                 response.setdefault("Cache-Control", "private, no-cache")
             return response
 
-        language = translation.get_language_from_request(request)
+        language = (
+            translation.get_language_from_request(request)
+            if settings.LANGUAGE_NEGOTIATION
+            else settings.LANGUAGE_CODE
+        )
         try:
             token, last_modified = content_token()
             self.last_token = (token, last_modified)

@@ -28,6 +28,10 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 # Django core
 
+# Interface language: LANGUAGE_CODE for everyone, or, with negotiation on, each
+# reader's browser language when it is one we ship.
+LANGUAGE_NEGOTIATION = env_bool("LANGUAGE_NEGOTIATION")
+
 DEBUG = env_bool("DJANGO_DEBUG")
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -67,7 +71,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    *(["django.middleware.locale.LocaleMiddleware"] if LANGUAGE_NEGOTIATION else []),
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -197,6 +201,7 @@ LOGGING = {
         # Our request log replaces Django's per-request warnings for 404s.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -134,7 +134,14 @@ def test_staff_bypass_the_cache(staff_client):
     assert "private" in response["Cache-Control"]
 
 
-def test_cache_is_keyed_by_language(client):
+def test_cache_is_keyed_by_language(settings):
+    settings.LANGUAGE_NEGOTIATION = True
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[:7],
+        "django.middleware.locale.LocaleMiddleware",
+        *settings.MIDDLEWARE[7:],
+    ]
+    client = Client()
     PostFactory()
     english = home(client, accept_language="en").content.decode()
     chinese = home(client, accept_language="zh-hans").content.decode()

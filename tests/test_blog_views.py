@@ -186,3 +186,11 @@ def test_500_page_is_styled(client, monkeypatch):
     response = client.get(reverse("blog:post_list"))
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+def test_interface_language_follows_language_code(client, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    PostFactory()
+    html = client.get(reverse("blog:post_list")).content.decode()
+    assert "最新文章" in html
+    assert "跳到正文" in html
