@@ -7,7 +7,8 @@ WITH_ENV := $(PY) -m config.localenv --
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint fmt check collectstatic browser-deps clean-db
+.PHONY: install run test test-fast lint fmt check collectstatic browser-deps clean-db \
+	bench bench-render search-eval messages
 
 install: $(STAMP)
 
@@ -56,3 +57,18 @@ check: install
 
 clean-db:
 	rm -rf var/pgdata
+
+# Benchmarks print figures; they are not part of `make test`.
+bench: install collectstatic
+	@$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-render: install
+	@$(WITH_ENV) $(PY) bench/bench_render.py
+
+search-eval: install
+	@$(WITH_ENV) $(PY) bench/search_eval.py
+
+# Rebuild the Chinese interface catalogue after changing interface strings.
+messages: install
+	@$(WITH_ENV) sh -c '$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var \
+	  --ignore=staticfiles --ignore=tests --ignore=bench && $(PY) manage.py compilemessages --ignore=.venv'

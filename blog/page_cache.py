@@ -217,7 +217,7 @@ class PageCacheMiddleware:
 
     @staticmethod
     def _cache_get(key: str):
-        if degraded.active:
+        if degraded.active or not settings.PAGE_CACHE_ENABLED:
             return None
         try:
             return caches[settings.PAGE_CACHE_ALIAS].get(key)
@@ -229,7 +229,7 @@ class PageCacheMiddleware:
     def _cache_set(key: str, response) -> None:
         headers = {name: response[name] for name in STORED_HEADERS if name in response}
         entry = (response.status_code, headers, response.content)
-        if degraded.active:
+        if degraded.active or not settings.PAGE_CACHE_ENABLED:
             return
         try:
             caches[settings.PAGE_CACHE_ALIAS].set(
