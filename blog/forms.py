@@ -2,6 +2,7 @@ from django import forms
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from . import markdown
 from .models import Post, Tag
 
 
@@ -43,6 +44,21 @@ class PostAdminForm(forms.ModelForm):
             self.initial["tag_names"] = ", ".join(
                 t.name for t in self.instance.tags.all()
             )
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        if len(body) > markdown.MAX_SOURCE_CHARS:
+            raise forms.ValidationError(
+                _(
+                    "This post is %(length)s characters long; the limit is %(limit)s. "
+                    "Split it into several posts."
+                ),
+                params={
+                    "length": f"{len(body):,}",
+                    "limit": f"{markdown.MAX_SOURCE_CHARS:,}",
+                },
+            )
+        return body
 
     def clean_tag_names(self) -> list[str]:
         names = split_tag_names(self.cleaned_data["tag_names"])

@@ -280,9 +280,9 @@ POSTS_PER_PAGE = int(os.environ.get("POSTS_PER_PAGE", "10"))
 
 INKSTONE_UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
 INKSTONE_UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", 40_000_000))
-# Django reads the body before the view can check it: refuse far larger ones early.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Form fields (a long post in Chinese is 3 bytes a character) may total 8 MB; larger
+# request bodies are refused before any view reads them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
 PAGE_CACHE_ALIAS = "default"

@@ -106,3 +106,29 @@ def test_markdownx_preview_matches_saved_post(staff_client):
     )
     assert response.status_code == 200
     assert response.content.decode() == post.body_html
+
+
+def test_oversized_post_is_refused_with_a_message_and_text_kept(
+    staff_client, staff_user
+):
+    from blog import markdown
+
+    body = "长" * (markdown.MAX_SOURCE_CHARS + 1)
+    response = staff_client.post(
+        reverse("admin:blog_post_add"), post_form(staff_user, body=body)
+    )
+    assert response.status_code == 200
+    assert "the limit is" in response.content.decode()
+    assert body in response.content.decode()
+    assert not Post.objects.exists()
+
+
+def test_bad_tex_is_saved_and_shown_as_source(staff_client, staff_user):
+    response = staff_client.post(
+        reverse("admin:blog_post_add"),
+        post_form(staff_user, body="Broken: $\\frac{1}{$ and fine $x^2$"),
+    )
+    assert response.status_code == 302
+    post = Post.objects.get()
+    assert "math-error" in post.body_html
+    assert "<math" in post.body_html
