@@ -115,10 +115,11 @@ def build_post(target_bytes: int = 20_000) -> str:
     for section in range(10):
         parts.append(f"\n## 第 {section + 1} 节：Section {section + 1}\n")
         parts.append(PROSE_ZH.replace("{n}", str(section + 1)) + "\n")
-        formula = FORMULAS[section % len(FORMULAS)]
+        # Distinct formulas, so the per-formula cache does not flatter cold runs.
+        formula = FORMULAS[section % len(FORMULAS)] + f" + c_{{{section}}}"
         parts.append(
-            f"\n其中 ${formula.split('=')[0].strip()}$ 是目标，"
-            f"and $x_{section}^2$ is the input.\n"
+            f"\n其中 ${formula.split('=')[0].strip()}^{{({section})}}$ 是目标，"
+            f"and the input is `x[{section}]`.\n"
         )
         parts.append(f"\n$$\n{formula}\n$$\n")
         lang, code = CODE_SAMPLES[section % len(CODE_SAMPLES)]
@@ -150,25 +151,28 @@ def setup_django() -> None:
 def measure(render, text: str, runs: int, clear=None) -> dict[str, float]:
     """Milliseconds per render; `clear` empties the caches before each run."""
     render(text)
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
         if clear:
             clear()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         render(text)
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     times.sort()
     return {
         "mean": statistics.fmean(times),
         "median": statistics.median(times),
         "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+        "cpu": statistics.median(cpu),
     }
 
 
 def report(name: str, size: int, stats: dict[str, float]) -> None:
     print(
         f"{name:40} {size / 1000:7.1f} KB  mean {stats['mean']:7.2f} ms  "
-        f"median {stats['median']:7.2f} ms  p95 {stats['p95']:7.2f} ms"
+        f"median {stats['median']:7.2f} ms  p95 {stats['p95']:7.2f} ms  "
+        f"(CPU median {stats['cpu']:6.2f} ms)"
     )
 
 

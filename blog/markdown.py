@@ -31,9 +31,11 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
+from .uploads import image_attributes
+
 logger = logging.getLogger(__name__)
 
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3
 MAX_SOURCE_CHARS = 200_000
 MAX_HIGHLIGHTED_CHARS = 100_000  # per post; Pygments does about 100 KB/s
 MAX_MATH_CHARS = 5_000
@@ -73,6 +75,7 @@ _TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 _URL_STOP = re.compile(
     "[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65“”‘’…]"
 )
+_SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?，。；：！？、）)])")
 _ZH_STOPS = "。！？；!?;…"
 _ZH_PAUSES = "，、：,: "
 _TRAILING_PUNCT = " ,，、：:;；。.!！?？—-"
@@ -250,17 +253,17 @@ def _code_block(code: str, lang: str, env: dict) -> str:
         lang = ""
     body = None
     if lang and len(code) <= env["highlight_budget"]:
-        env["highlight_budget"] -= len(code)
         body = _highlight(code, lang.lower())
+        env["highlight_budget"] -= len(code) if body else 0
     if body is None:
         body = escapeHtml(code)
-    body = body.rstrip("\n")
+    pre = f'<pre class="highlight" tabindex="0"><code>{body.rstrip()}</code></pre>'
     if not lang:
-        return f'<div class="code-block"><pre class="highlight" tabindex="0"><code>{body}</code></pre></div>\n'
+        return f'<div class="code-block">{pre}</div>\n'
     label = escapeHtml(lang)
     return (
-        f'<div class="code-block" data-lang="{label}"><div class="code-lang">{label}</div>'
-        f'<pre class="highlight" tabindex="0"><code>{body}</code></pre></div>\n'
+        f'<div class="code-block" data-lang="{label}">'
+        f'<div class="code-lang">{label}</div>{pre}</div>\n'
     )
 
 
@@ -398,10 +401,13 @@ def _link_open(self, tokens, idx, options, env) -> str:
 
 def _image(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
+    src = token.attrGet("src") or ""
     attrs = {
-        "src": token.attrGet("src") or "",
+        "src": src,
         "alt": self.renderInlineAsText(token.children or [], options, env),
         "title": token.attrGet("title"),
+        # Our uploads carry their size and smaller copies in the file name.
+        **(image_attributes(src) or {}),
         "loading": "lazy",
         "decoding": "async",
     }
@@ -566,7 +572,8 @@ class _Plain:
 
     def text(self, language: str) -> str:
         markers = MARKERS[language]
-        return " ".join(" ".join(markers.get(p, p) for p in self.pieces).split())
+        text = " ".join(" ".join(markers.get(p, p) for p in self.pieces).split())
+        return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
 def _plain(tokens: list[Token]) -> _Plain:

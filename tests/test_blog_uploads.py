@@ -674,3 +674,17 @@ def test_avatar_field_saves_the_reencoded_file_on_the_user(user, settings):
     assert list(stored_files(settings)) == [user.avatar.name]
     stored = assert_clean_webp(user.avatar.read())
     assert (stored.size, stored.mode) == ((256, 256), "RGBA")
+
+
+def test_uploaded_image_gets_size_and_srcset_in_rendered_markdown():
+    from blog import markdown
+
+    html = markdown.render(
+        "![diagram](/media/uploads/2026/11/0123456789abcdef01234567_2400x1200.webp)"
+    ).html
+    assert 'width="2400"' in html
+    assert 'height="1200"' in html
+    assert "-800.webp 800w" in html
+    assert 'sizes="' in html
+    foreign = markdown.render("![x](https://example.com/a_2400x1200.webp)").html
+    assert "srcset" not in foreign
