@@ -1,0 +1,183 @@
+"""What a reader does: page through posts, read, follow tags, search, pick a theme."""
+
+import re
+
+import pytest
+
+from blog.models import Post
+
+pytestmark = pytest.mark.browser
+
+ARTICLE = "/posts/flash-attention/"
+LIGHT_BACKGROUND = "rgb(253, 252, 249)"
+DARK_BACKGROUND = "rgb(21, 23, 26)"
+
+# Runs in every new document before the page's own scripts. Notes the theme and the
+# body's background when <body> first exists (before the first paint), and the theme
+# when DOMContentLoaded fires (this listener runs before any of the page's).
+RECORD_FIRST_PAINT = """
+(() => {
+  const seen = window.__seen = {};
+  const observer = new MutationObserver(() => {
+    if (!document.body) return;
+    observer.disconnect();
+    seen.atBody = {
+      theme: document.documentElement.getAttribute("data-theme"),
+      background: getComputedStyle(document.body).backgroundColor,
+    };
+  });
+  observer.observe(document, {childList: true, subtree: true});
+  document.addEventListener("DOMContentLoaded", () => {
+    seen.atDOMContentLoaded = document.documentElement.getAttribute("data-theme");
+  });
+})();
+"""
+
+
+def test_rel_next_links_page_through_every_published_post(demo_content, page):
+    expected = list(Post.objects.published().values_list("title", flat=True))
+    page.goto("/")
+    assert page.locator("head link[rel=next]").get_attribute("href") == "?page=2"
+    titles = page.locator(".entry-title").all_inner_texts()
+    while page.locator(".pagination a[rel=next]").count():
+        next_page = page.locator(".pagination a[rel=next]").get_attribute("href")
+        page.locator(".pagination a[rel=next]").click()
+        page.wait_for_url(re.compile(re.escape(next_page) + "$"))
+        assert page.locator("head link[rel=prev]").count() == 1
+        titles += page.locator(".entry-title").all_inner_texts()
+    assert page.url.endswith("?page=3")
+    assert titles == expected
+
+
+def test_article_shows_highlighted_code_and_math_and_links_its_tags(demo_content, page):
+    page.goto(ARTICLE)
+    assert page.locator("h1").count() == 1
+    title = page.locator("h1").inner_text()
+    assert page.locator(".code-block pre.highlight code span").count() > 20
+    classes = page.locator(".code-block code span[class]").evaluate_all(
+        "spans => spans.map(span => span.className)"
+    )
+    assert {"k", "nf"} <= set(classes)  # Pygments: keyword, function name
+    assert page.locator(".math-display math").count() > 0
+    for math in (page.locator("math").first, page.locator(".math-display math").first):
+        box = math.bounding_box()
+        assert box is not None
+        assert box["width"] > 0
+        assert box["height"] > 0
+
+    tag = page.locator(".post-header a[rel=tag]").first
+    name = tag.inner_text()
+    tag.click()
+    page.wait_for_url(re.compile(r"/tags/"))
+    assert name in page.locator("h1").inner_text()
+    assert title in page.locator(".entry-title").all_inner_texts()
+
+
+def test_search_in_chinese_from_the_header_highlights_matches(demo_content, page):
+    page.goto("/")
+    search = page.get_by_role("search", name="Site search")
+    search.locator("input[name=q]").fill("注意力")
+    search.locator("input[name=q]").press("Enter")
+    page.wait_for_url(re.compile(r"/search/\?q="))
+    assert page.locator(".entry").count() > 0
+    marks = page.locator(".search-snippet mark").all_inner_texts()
+    assert marks
+    assert all(mark == "注意力" for mark in marks)
+    assert page.locator("#search-page-q").input_value() == "注意力"
+
+
+def test_theme_choice_survives_a_reload_without_a_flash(live_server, new_context):
+    context = new_context(color_scheme="light")
+    context.add_init_script(RECORD_FIRST_PAINT)
+    page = context.new_page()
+    page.goto("/")
+    toggle = page.locator(".theme-toggle")
+    assert toggle.is_visible()
+    assert toggle.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("window.__seen") == {
+        "atBody": {"theme": None, "background": LIGHT_BACKGROUND},
+        "atDOMContentLoaded": None,
+    }
+
+    toggle.click()
+    assert page.locator("html").get_attribute("data-theme") == "dark"
+    assert toggle.get_attribute("aria-pressed") == "true"
+
+    page.reload()
+    assert page.evaluate("window.__seen") == {
+        "atBody": {"theme": "dark", "background": DARK_BACKGROUND},
+        "atDOMContentLoaded": "dark",
+    }
+    assert page.locator(".theme-toggle").get_attribute("aria-pressed") == "true"
+
+    page.locator(".theme-toggle").click()
+    page.goto("/archive/")
+    assert page.evaluate("window.__seen") == {
+        "atBody": {"theme": "light", "background": LIGHT_BACKGROUND},
+        "atDOMContentLoaded": "light",
+    }
+
+
+def focused(page) -> dict:
+    return page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            const style = getComputedStyle(el);
+            return {
+                tag: el.tagName.toLowerCase(),
+                id: el.id,
+                className: el.className,
+                text: (el.innerText || el.value || "").trim(),
+                name: el.getAttribute("name"),
+                outlineStyle: style.outlineStyle,
+                outlineWidth: parseFloat(style.outlineWidth),
+                top: el.getBoundingClientRect().top,
+            };
+        }"""
+    )
+
+
+def test_keyboard_reaches_skip_link_navigation_and_search(live_server, page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = focused(page)
+    assert skip["className"] == "skip-link"
+    assert skip["top"] >= 0  # moved on screen when focused
+    assert skip["outlineStyle"] != "none"
+    page.keyboard.press("Enter")
+    assert focused(page)["id"] == "main"
+
+    page.goto("/")
+    reached = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        reached.append(focused(page))
+        if reached[-1]["name"] == "q":
+            break
+    labels = [item["text"] for item in reached]
+    for label in ("Latest", "Tags", "Archive", "Feed"):
+        assert label in labels
+    assert reached[-1]["name"] == "q", labels
+    for item in reached:
+        assert item["outlineStyle"] != "none", item
+        assert item["outlineWidth"] >= 2, item
+
+
+def test_reading_and_searching_work_without_javascript(demo_content, new_context):
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto("/")
+    assert page.locator(".entry").count() == 10
+    assert page.locator(".theme-toggle").is_hidden()
+
+    page.locator(".entry-title a").first.click()
+    page.wait_for_url("**/posts/**")
+    assert page.locator(".post-body p").count() > 0
+
+    page.goto(ARTICLE)
+    assert page.locator(".code-block code span.k").count() > 0
+    assert page.locator("math").first.bounding_box()["height"] > 0
+
+    page.locator("#search-q").fill("注意力")
+    page.locator("#search-q").press("Enter")
+    page.wait_for_url(re.compile(r"/search/\?q="))
+    assert page.locator(".search-snippet mark").count() > 0
