@@ -15,8 +15,9 @@ COPY requirements.lock ./
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install --only-binary=:all: -r requirements.lock
 
-# A non-editable install of the project with no dependency of its own: `pip check`
-# then fails the build if requirements.lock no longer satisfies pyproject.toml.
+# The project itself, non-editable and with --no-deps: `pip check` then fails the
+# build when requirements.lock no longer satisfies pyproject.toml (`make lock`). The
+# app runs from /app below, beside its templates and static files.
 COPY pyproject.toml README.md ./
 COPY accounts ./accounts
 COPY blog ./blog
@@ -52,7 +53,7 @@ EXPOSE 8000
 
 # Host and scheme as a proxy would send them, so ALLOWED_HOSTS and an HTTPS redirect
 # answer 200 rather than 400 or 301.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; host = os.environ.get('DJANGO_ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('*.') or 'localhost'; u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': host, 'X-Forwarded-Proto': 'https'}), timeout=4)"]
 
 CMD ["gunicorn", "config.wsgi", "-c", "config/gunicorn.conf.py"]

@@ -3,7 +3,6 @@ import difflib
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from markdownx.admin import MarkdownxModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import PostAdminForm
@@ -11,7 +10,7 @@ from .models import Post, SlugRedirect, Tag
 
 
 @admin.register(Post)
-class PostAdmin(SimpleHistoryAdmin, MarkdownxModelAdmin):
+class PostAdmin(SimpleHistoryAdmin):
     form = PostAdminForm
     list_display = ("title", "status_label", "published_at", "author", "tag_list")
     list_filter = ("status", "published_at", "tags", "author")
@@ -22,7 +21,6 @@ class PostAdmin(SimpleHistoryAdmin, MarkdownxModelAdmin):
     history_list_display = ["changes"]
 
     class Media:
-        css = {"all": ["css/article.css", "css/admin.css"]}
         js = ["js/editor-backup.js", "js/markdownx-upload.js"]
 
     def get_queryset(self, request):
@@ -85,3 +83,7 @@ class SlugRedirectAdmin(admin.ModelAdmin):
     list_display = ("old_slug", "post", "created_at")
     search_fields = ("old_slug", "post__title", "post__slug")
     autocomplete_fields = ("post",)
+
+
+admin.site.site_header = _("Inkstone")
+admin.site.site_title = _("Inkstone admin")

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from markdownx.widgets import AdminMarkdownxWidget
 
 from . import markdown
 from .models import Post, Tag
@@ -14,6 +15,15 @@ def split_tag_names(value: str) -> list[str]:
         if name:
             unique.setdefault(name.casefold(), name[:50])
     return list(unique.values())
+
+
+class PostBodyWidget(AdminMarkdownxWidget):
+    """markdownx's editor, with the preview styled like the public page."""
+
+    class Media:
+        extend = False
+        css = {"all": ["css/article.css", "css/admin.css"]}
+        js = ["markdownx/js/markdownx.js"]
 
 
 class PostAdminForm(forms.ModelForm):
@@ -37,6 +47,7 @@ class PostAdminForm(forms.ModelForm):
             "status",
             "published_at",
         ]
+        widgets = {"body": PostBodyWidget}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

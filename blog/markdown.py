@@ -35,7 +35,7 @@ from .uploads import image_attributes
 
 logger = logging.getLogger(__name__)
 
-RENDERER_VERSION = 3
+RENDERER_VERSION = 4
 MAX_SOURCE_CHARS = 200_000
 MAX_HIGHLIGHTED_CHARS = 100_000  # per post; Pygments does about 100 KB/s
 MAX_MATH_CHARS = 5_000
@@ -338,6 +338,9 @@ def _assign_heading_ids(tokens: list[Token]) -> list[dict]:
         used.add(slug)
         token.meta["id"] = slug
         tokens[i + 2].meta.update(id=slug, title=title)
+        if token.tag == "h1":
+            # The page's title is its only <h1>: a "# Heading" in a post is a section.
+            token.tag = tokens[i + 2].tag = "h2"
         level = int(token.tag[1])
         if 2 <= level <= 4:
             toc.append({"level": level, "id": slug, "title": title})

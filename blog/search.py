@@ -24,12 +24,26 @@ _HAN_RUN = re.compile(f"[{_HAN}]+")
 _TERM = re.compile(f"[{_HAN}]+|[^\\W{_HAN}]+(?:['’][^\\W{_HAN}]+)?")
 
 
+# Dropped with their content: heading anchors ("#"), MathML (its TeX annotation and
+# token soup are noise in snippets), copy buttons.
+_DROPPED = re.compile(
+    r'<a class="heading-anchor"[^>]*>.*?</a>|<math\b.*?</math>|<button\b.*?</button>',
+    re.S,
+)
+# Block-level boundaries become spaces; inline tags vanish, so "借助<strong>在线</strong>"
+# stays "借助在线" rather than gaining spaces Chinese does not have.
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|div|h[1-6]|li|ul|ol|pre|blockquote|table|tr|td|th|thead|tbody|section|"
+    r"figure|figcaption|hr|br|dd|dt|dl)\b[^>]*>",
+    re.I,
+)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
 
 def html_to_text(html: str) -> str:
-    return _SPACE.sub(" ", unescape(_TAGS.sub(" ", html))).strip()
+    text = _BLOCK_TAG.sub(" ", _DROPPED.sub(" ", html))
+    return _SPACE.sub(" ", unescape(_TAGS.sub("", text))).strip()
 
 
 def _bigrams(run: str) -> list[str]:
