@@ -40,7 +40,10 @@ def admin_url() -> str:
 
 
 def execute(url: str, statement: str) -> None:
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as connection:
+    # The maintenance database always exists, whatever DATABASE_URL names.
+    with psycopg.connect(
+        url, dbname="postgres", autocommit=True, connect_timeout=5
+    ) as connection:
         connection.execute(statement)
 
 

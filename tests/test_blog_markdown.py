@@ -230,7 +230,9 @@ def test_duplicate_headings_get_numbered_ids():
 
 def test_toc_has_levels_two_to_four_only():
     rendered = render("# One\n\n## Two\n\n### Three\n\n#### Four\n\n##### Five")
-    assert [entry["level"] for entry in rendered.toc] == [2, 3, 4]
+    # "# One" is demoted: the page title is the article's only <h1>.
+    assert [entry["level"] for entry in rendered.toc] == [2, 2, 3, 4]
+    assert "<h1" not in rendered.html
     assert 'id="five"' in rendered.html
     assert 'id="one"' in rendered.html
 
