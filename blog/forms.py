@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -5,6 +7,10 @@ from markdownx.widgets import AdminMarkdownxWidget
 
 from . import markdown
 from .models import Post, Tag
+
+
+# ![](url) or ![  ](url "title"), outside code: an image with no alt text.
+IMAGE_WITHOUT_ALT = re.compile(r"(?<!\\)!\[\s*\]\(\s*<?([^)\s>]*)")
 
 
 def split_tag_names(value: str) -> list[str]:
@@ -68,6 +74,15 @@ class PostAdminForm(forms.ModelForm):
                     "length": f"{len(body):,}",
                     "limit": f"{markdown.MAX_SOURCE_CHARS:,}",
                 },
+            )
+        missing = [m.group(1) for m in IMAGE_WITHOUT_ALT.finditer(body)]
+        if missing:
+            raise forms.ValidationError(
+                _(
+                    "Describe every image for readers who cannot see it: write alt "
+                    "text between the brackets of ![](%(url)s)."
+                ),
+                params={"url": missing[0]},
             )
         return body
 

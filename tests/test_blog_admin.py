@@ -132,3 +132,14 @@ def test_bad_tex_is_saved_and_shown_as_source(staff_client, staff_user):
     post = Post.objects.get()
     assert "math-error" in post.body_html
     assert "<math" in post.body_html
+
+
+def test_image_without_alt_text_is_refused_with_the_text_kept(staff_client, staff_user):
+    body = "Look:\n\n![](/media/uploads/2026/11/abc_800x600.webp)\n"
+    response = staff_client.post(reverse("admin:blog_post_add"), post_form(staff_user, body=body))
+    assert response.status_code == 200
+    assert "Describe every image" in response.content.decode()
+    assert "/media/uploads/2026/11/abc_800x600.webp" in response.content.decode()
+    assert not Post.objects.exists()
+    ok = post_form(staff_user, body=body.replace("![]", "![Loss curve]"))
+    assert staff_client.post(reverse("admin:blog_post_add"), ok).status_code == 302

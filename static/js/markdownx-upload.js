@@ -69,6 +69,13 @@
         var at = editor.selectionEnd;
         editor.setRangeText(code, at, at, "end");
         editor.dispatchEvent(new Event("input", { bubbles: true }));
+        // Select the suggested alt text (the file name) so the author replaces it
+        // with a description; saving refuses images without one.
+        var altEnd = code.indexOf("](");
+        if (code.startsWith("![") && altEnd > 1 && files.length === 1) {
+          editor.focus();
+          editor.setSelectionRange(at + 2, at + altEnd);
+        }
       } catch (error) {
         errors.push((file.name || "Image") + ": " + error.message);
         showErrors(editor, errors);
