@@ -8,7 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install run test test-fast lint fmt check collectstatic browser-deps clean-db \
-	bench bench-render search-eval messages container-check lock backup restore
+	bench bench-render search-eval messages container-check lock backup restore \
+	scale-check resilience-check
 
 install: $(STAMP)
 
@@ -88,3 +89,11 @@ backup: install
 restore: install
 	@test -n "$(FROM)" || { echo "usage: make restore FROM=var/backups/inkstone-YYYYmmddTHHMMSSZ" >&2; exit 2; }
 	@$(WITH_ENV) scripts/restore.sh $(FROM)
+
+# Two replicas sharing PostgreSQL, Redis and S3 (moto), then Redis and S3 outages.
+scale-check: install collectstatic
+	@$(WITH_ENV) $(PY) scripts/scale_check.py
+
+# Database outage, killed/reloaded workers, full disk, hostile load: CHECKS=db-outage ...
+resilience-check: install collectstatic
+	@$(WITH_ENV) $(PY) scripts/resilience_check.py $(or $(CHECKS),all) $(RESILIENCE_ARGS)

@@ -25,6 +25,7 @@ model's ImageField then stores.
 """
 
 import errno
+import functools
 import logging
 import math
 import re
@@ -278,16 +279,23 @@ def alt_text(file_name: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", stem)
 
 
+@functools.cache
+def _media_prefixes() -> tuple[str, ...]:
+    """Where our uploads live: MEDIA_URL, and the storage's own base URL (S3, a CDN)."""
+    storage_base = default_storage.url("x")[:-1]
+    return tuple(dict.fromkeys([settings.MEDIA_URL, storage_base]))
+
+
 def image_attributes(src: str) -> dict | None:
     """Width, height, srcset and sizes for an image uploaded here, from its URL alone.
 
     Returns None for any other URL. srcset and sizes are left out when no smaller
     variant exists.
     """
-    media_url = settings.MEDIA_URL
-    if not src.startswith(media_url):
+    prefix = next((p for p in _media_prefixes() if src.startswith(p)), None)
+    if prefix is None:
         return None
-    match = _UPLOAD_NAME.fullmatch(src[len(media_url) :])
+    match = _UPLOAD_NAME.fullmatch(src[len(prefix) :])
     if match is None:
         return None
     width, height = int(match["width"]), int(match["height"])

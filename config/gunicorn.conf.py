@@ -4,7 +4,8 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# gthread workers: a handful of slow clients cannot stall every worker.
+# gthread workers. Slow clients still hold a thread each while they send their
+# headers, so gunicorn must sit behind a buffering proxy (nginx in the compose file).
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -17,3 +18,6 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The control socket (gunicorn 25.1+) wants a writable $HOME; the container has none.
 control_socket_disable = True
+# Load the app once in the master: a HUP reload swaps in workers that are ready at
+# once, instead of leaving a gap while each new worker imports Django.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() in {"1", "true", "yes"}

@@ -6,6 +6,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 request_log = logging.getLogger("inkstone.request")
 
@@ -78,3 +79,21 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             data["traceback"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
+
+
+class OutageLogFilter(logging.Filter):
+    """During a database outage every request fails the same way: log the error with
+    its traceback once a minute, not once a request."""
+
+    interval = 60.0
+    last = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, (OperationalError, InterfaceError)):
+            return True
+        now = time.monotonic()
+        if now - OutageLogFilter.last < self.interval:
+            return False
+        OutageLogFilter.last = now
+        return True

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -220,7 +221,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "config.middleware.JsonFormatter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "filters": {"outage": {"()": "config.middleware.OutageLogFilter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["outage"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Our request log replaces Django's per-request warnings for 404s.
@@ -251,6 +259,18 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 AXES_SENSITIVE_PARAMETERS = ["password"]
 
+# Uploads served from object storage or a CDN are images from another origin.
+if AWS_STORAGE_BUCKET_NAME:
+    _endpoint = urlsplit(os.environ.get("AWS_S3_ENDPOINT_URL", ""))
+    if os.environ.get("AWS_S3_CUSTOM_DOMAIN"):
+        MEDIA_ORIGINS = [f"https://{os.environ['AWS_S3_CUSTOM_DOMAIN']}"]
+    elif _endpoint.netloc:
+        MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+    else:
+        MEDIA_ORIGINS = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
+else:
+    MEDIA_ORIGINS = []
+
 # No per-request nonces: responses stay byte-identical, so they can be cached and
 # revalidated with ETags. Every script and style is a static file.
 CONTENT_SECURITY_POLICY = {
@@ -258,7 +278,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *MEDIA_ORIGINS],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

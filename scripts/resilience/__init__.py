@@ -1,0 +1,1 @@
+"""Shared machinery of scripts/scale_check.py and scripts/resilience_check.py."""
