@@ -15,6 +15,7 @@ Requests that carry a session cookie (authors, staff) bypass all of this.
 
 import hashlib
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -22,6 +23,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
@@ -33,7 +36,9 @@ logger = logging.getLogger("inkstone.cache")
 TOKEN_SQL = """
 SELECT v.version, v.changed_at,
        (SELECT max(p.published_at) FROM blog_post p
-         WHERE p.status = 'published' AND p.published_at <= %s)
+         WHERE p.status = 'published' AND p.published_at <= %s),
+       (SELECT min(p.published_at) FROM blog_post p
+         WHERE p.status = 'published' AND p.published_at > %s)
 FROM (SELECT 1) AS one LEFT JOIN blog_contentversion v ON v.id = 1
 """
 
@@ -58,16 +63,65 @@ def _build_id() -> str:
 BUILD_ID = _build_id()
 
 
-def content_token() -> tuple[str, datetime]:
-    """(token, last modification) of everything readers can see right now."""
+def _read_token() -> tuple[str, datetime, datetime | None]:
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(TOKEN_SQL, [timezone.now()])
-        version, changed_at, newest_visible = cursor.fetchone()
+        cursor.execute(TOKEN_SQL, [now, now])
+        version, changed_at, newest_visible, next_scheduled = cursor.fetchone()
     epoch = datetime(2000, 1, 1, tzinfo=UTC)
     changed_at = changed_at or epoch
     newest_visible = newest_visible or epoch
     token = f"{version or 0}.{changed_at.timestamp()}.{newest_visible.timestamp()}"
-    return token, max(changed_at, newest_visible)
+    return token, max(changed_at, newest_visible), next_scheduled
+
+
+class _TokenMemo:
+    """The token, remembered for PAGE_CACHE_TOKEN_TTL seconds so that cache hits cost
+    no database round trip. A save in this process forgets it at once (signals
+    below); other processes and replicas see a change within the TTL; a scheduled
+    post still goes live on the second, because the memo ends at the next one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        self.value: tuple[str, datetime] | None = None
+        self.until = 0.0
+        self.next_scheduled: datetime | None = None
+
+    def get(self) -> tuple[str, datetime]:
+        ttl = settings.PAGE_CACHE_TOKEN_TTL
+        with self.lock:
+            if (
+                self.value is not None
+                and time.monotonic() < self.until
+                and (
+                    self.next_scheduled is None or timezone.now() < self.next_scheduled
+                )
+            ):
+                return self.value
+        token, last_modified, next_scheduled = _read_token()
+        with self.lock:
+            self.value = (token, last_modified)
+            self.until = time.monotonic() + ttl
+            self.next_scheduled = next_scheduled
+        return token, last_modified
+
+
+memo = _TokenMemo()
+
+
+def content_token() -> tuple[str, datetime]:
+    """(token, last modification) of everything readers can see right now."""
+    return memo.get()
+
+
+@receiver(post_save)
+@receiver(post_delete)
+@receiver(m2m_changed)
+def forget_token(**kwargs) -> None:
+    memo.clear()
 
 
 class _Degraded:

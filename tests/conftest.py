@@ -2,6 +2,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
+from blog import page_cache
+
 
 @pytest.fixture(autouse=True)
 def test_settings(settings, tmp_path):
@@ -15,7 +17,11 @@ def test_settings(settings, tmp_path):
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         },
     }
+    # Tests change rows with .update() too, which sends no signal: read the content
+    # version on every request (test_blog_page_cache covers the memo itself).
+    settings.PAGE_CACHE_TOKEN_TTL = 0
     cache.clear()
+    page_cache.memo.clear()
     yield
     translation.deactivate()
 

@@ -207,3 +207,44 @@ def test_deep_pages_use_the_cached_count_and_match_offset_results(client):
         pagination.DEEP_OFFSET = old
     expected = list(Post.objects.published()[20:25])
     assert list(deep.context["posts"]) == expected
+
+
+@pytest.fixture
+def token_memo(settings):
+    from blog import page_cache
+
+    settings.PAGE_CACHE_TOKEN_TTL = 60
+    page_cache.memo.clear()
+    yield page_cache.memo
+    page_cache.memo.clear()
+
+
+def test_memoized_token_makes_a_hit_cost_no_query(
+    client, token_memo, django_assert_num_queries
+):
+    PostFactory()
+    home(client)
+    with django_assert_num_queries(0):
+        assert home(client)["X-Cache"] == "HIT"
+
+
+def test_saves_in_this_process_forget_the_memoized_token(client, token_memo):
+    post = PostFactory(title="Before")
+    home(client)
+    post.title = "After the edit"
+    post.save()
+    assert "After the edit" in home(client).content.decode()
+    post.tags.add(TagFactory(name="NewTag"))
+    assert "NewTag" in home(client).content.decode()
+
+
+def test_memoized_token_ends_at_the_next_scheduled_post(
+    client, token_memo, monkeypatch
+):
+    at = timezone.now() + timedelta(minutes=5)
+    PostFactory(title="Visible")
+    PostFactory(title="Scheduled one", published_at=at)
+    monkeypatch.setattr(timezone, "now", lambda: at - timedelta(seconds=1))
+    assert "Scheduled one" not in home(client).content.decode()
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    assert "Scheduled one" in home(client).content.decode()
