@@ -8,7 +8,6 @@ from markdownx.widgets import AdminMarkdownxWidget
 from . import markdown
 from .models import Post, Tag
 
-
 # ![](url) or ![  ](url "title"), outside code: an image with no alt text.
 IMAGE_WITHOUT_ALT = re.compile(r"(?<!\\)!\[\s*\]\(\s*<?([^)\s>]*)")
 

@@ -52,6 +52,18 @@ class Tag(models.Model):
         return reverse("blog:tag_detail", kwargs={"slug": self.slug})
 
 
+# Computed from the body on save (Post.render).
+RENDERED_FIELDS = (
+    "body_html",
+    "body_text",
+    "excerpt",
+    "toc",
+    "reading_minutes",
+    "detected_language",
+    "renderer_version",
+)
+
+
 class PostQuerySet(models.QuerySet):
     def published(self) -> "PostQuerySet":
         """Published and not scheduled for later: what anonymous readers may see."""
@@ -167,18 +179,8 @@ class Post(models.Model):
     search_vector = SearchVectorField(editable=False, null=True)
 
     objects = PostQuerySet.as_manager()
-    history = HistoricalRecords(
-        excluded_fields=[
-            "body_html",
-            "body_text",
-            "excerpt",
-            "toc",
-            "reading_minutes",
-            "detected_language",
-            "renderer_version",
-            "search_vector",
-        ]
-    )
+    # Revisions keep what authors wrote; everything derived is recomputed on restore.
+    history = HistoricalRecords(excluded_fields=[*RENDERED_FIELDS, "search_vector"])
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -202,7 +204,7 @@ class Post(models.Model):
             self.slug = unique_slug(Post, self.title, self.pk)
         self.render()
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], *self.RENDERED_FIELDS}
+            kwargs["update_fields"] = {*kwargs["update_fields"], *RENDERED_FIELDS}
         previous = Post.objects.filter(pk=self.pk).values("slug", "status").first()
         with transaction.atomic():
             super().save(*args, **kwargs)
@@ -220,15 +222,6 @@ class Post(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("blog:post_detail", kwargs={"slug": self.slug})
 
-    RENDERED_FIELDS = (
-        "body_html",
-        "body_text",
-        "excerpt",
-        "toc",
-        "reading_minutes",
-        "detected_language",
-        "renderer_version",
-    )
 
     def render(self) -> None:
         rendered = markdown.render(self.body)

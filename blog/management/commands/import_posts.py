@@ -19,7 +19,7 @@ from django.utils.text import slugify
 
 from blog import frontmatter, uploads
 from blog.forms import split_tag_names
-from blog.models import Post, Tag
+from blog.models import RENDERED_FIELDS, Post, Tag
 
 # Where Hugo, Jekyll and Hexo keep posts; a folder with none of them is read whole.
 CONTENT_DIRS = ("content", "_posts", "_drafts", "source/_posts", "source/_drafts")
@@ -164,7 +164,7 @@ class Command(BaseCommand):
             )
         ):
             return "unchanged", slug
-        post.full_clean(exclude=[*Post.RENDERED_FIELDS, "search_vector"])
+        post.full_clean(exclude=[*RENDERED_FIELDS, "search_vector"])
         post.save()
         post.tags.set(tags)
         if updated_at is not None:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from blog import markdown
-from blog.models import Post
+from blog.models import RENDERED_FIELDS, Post
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         ):
             post.render()
             Post.objects.filter(pk=post.pk).update(
-                **{field: getattr(post, field) for field in Post.RENDERED_FIELDS}
+                **{field: getattr(post, field) for field in RENDERED_FIELDS}
             )
             post.update_search_vector()
             if done % 100 == 0 or done == total:
