@@ -94,7 +94,9 @@ def main() -> None:
     results = {}
     with transaction.atomic(), connection.cursor() as cursor:
         for name, (segment, to_query) in methods.items():
-            cursor.execute("CREATE TEMP TABLE eval_docs (id text, vec tsvector) ON COMMIT DROP")
+            cursor.execute(
+                "CREATE TEMP TABLE eval_docs (id text, vec tsvector) ON COMMIT DROP"
+            )
             for doc_id, (title, body) in docs.items():
                 cursor.execute(
                     "INSERT INTO eval_docs VALUES (%s, setweight(to_tsvector('english', %s), 'A')"
@@ -114,7 +116,9 @@ def main() -> None:
                 hits = [doc for doc in found if doc in relevant]
                 recall.append(len(hits) / len(relevant))
                 precision.append(len(hits) / len(found) if found else 0.0)
-                first = next((i for i, doc in enumerate(found) if doc in relevant), None)
+                first = next(
+                    (i for i, doc in enumerate(found) if doc in relevant), None
+                )
                 mrr.append(0.0 if first is None else 1 / (first + 1))
             cursor.execute("DROP TABLE eval_docs")
             n = len(LABELLED)

@@ -136,7 +136,9 @@ def test_bad_tex_is_saved_and_shown_as_source(staff_client, staff_user):
 
 def test_image_without_alt_text_is_refused_with_the_text_kept(staff_client, staff_user):
     body = "Look:\n\n![](/media/uploads/2026/11/abc_800x600.webp)\n"
-    response = staff_client.post(reverse("admin:blog_post_add"), post_form(staff_user, body=body))
+    response = staff_client.post(
+        reverse("admin:blog_post_add"), post_form(staff_user, body=body)
+    )
     assert response.status_code == 200
     assert "Describe every image" in response.content.decode()
     assert "/media/uploads/2026/11/abc_800x600.webp" in response.content.decode()

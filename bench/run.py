@@ -1,0 +1,1474 @@
+"""Load benchmark of the reader pages: `make bench`.
+
+    .venv/bin/python bench/run.py [--quick] [--keep-db]
+
+1. A separate database, inkstone_bench, on the server of DATABASE_URL (else
+   postgres://postgres@127.0.0.1:5432/), dropped and recreated; migrate and
+   collectstatic with production settings (DEBUG off, a random secret key).
+2. 1,000 posts, benchmarked; then 100,000 (--quick: 20,000), benchmarked again.
+   Posts are bulk loaded (bench/seed.py): 3-8 KB of Chinese or English Markdown
+   with code and math, ~3 of 218 tags each, dates over ten years, a few drafts and
+   scheduled posts.
+3. gunicorn with the shipped config/gunicorn.conf.py (WEB_CONCURRENCY=2,
+   GUNICORN_THREADS=4 unless set), once with the page cache off ("cold") and once on
+   ("warm", pre-warmed; "revalidated", If-None-Match with the page's ETag).
+4. wrk, 32 connections and 2 threads, 10 s a scenario (--quick: 3 s), with
+   bench/wrk_report.lua printing percentiles and errors as JSON; the server's CPU
+   time per request from /proc, and each worker's peak RSS.
+5. The ceiling: the home page's HTML served as a static file by nginx on this machine,
+   benchmarked the same way; every figure is also given as a fraction of it. The
+   shipped deploy/nginx site (micro-cache on) in front of gunicorn, too.
+6. Search at the large size timed directly (count + first page, 50 runs a query),
+   and EXPLAIN (ANALYZE, BUFFERS) of every query the reader pages run.
+7. A table on stdout; bench/results/latest.{json,md} (--quick: latest-quick.*) and
+   latest*-explain.txt, with PASS/FAIL against the targets of the issue.
+
+Only 127.0.0.1 is ever loaded. Every process started here is stopped in `finally`;
+the database is dropped at the end unless --keep-db. Needs root only to apt-get
+install wrk and nginx when they are missing.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import logging
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+LUA_REPORT = BENCH_DIR / "wrk_report.lua"
+VENV_BIN = ROOT / ".venv" / "bin"
+DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DB_NAME = "inkstone_bench"
+SMALL = 1_000
+LARGE = 100_000
+QUICK_LARGE = 20_000
+CONNECTIONS = 32
+WRK_THREADS = 2
+# A response slower than this is a timeout error. A 3 s --quick run cannot see one:
+# a run in which no request completes counts as all errors instead.
+WRK_TIMEOUT = 5
+# Warm-up uses one connection per gunicorn thread: it primes every worker and thread
+# without leaving a long queue behind on slow pages.
+WARMUP_CONNECTIONS = 8
+SEARCH_RUNS = 50
+SEARCH_BUDGET_SECONDS = 20  # per query, so a pathological plan cannot stall the run
+SEARCHES = [
+    ("search en 1 word", "attention"),
+    ("search en 3 words", "mixed precision training"),
+    ("search zh 1 word", "注意力"),
+    ("search zh 3 words", "模型 量化 显存"),
+]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+STARTED = time.monotonic()
+
+# Targets from the issue.
+WARM_CEILING_SHARE = 1 / 12
+WARM_P99_MS = 50
+PROXY_CEILING_SHARE = 1 / 2
+COLD_LIST_CEILING_SHARE = 1 / 150
+COLD_ARTICLE_CEILING_SHARE = 1 / 80
+LARGE_VS_SMALL_P50 = 1.5
+DEEP_VS_FIRST_P50 = 1.5
+REVALIDATE_CPU_SHARE = 1 / 5
+WORKER_RSS_MB = 150
+SEARCH_P50_MS = 50
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.0f}s] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(port: int, path: str, headers: dict | None = None, timeout: float = 30):
+    """(status, {lower-case header: value}, body) of one GET to 127.0.0.1:port."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        body = response.read()
+        return (
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            body,
+        )
+    finally:
+        connection.close()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float, log_path):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"process exited with {process.returncode}:\n{tail(log_path)}"
+            )
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.2),
+        ):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds:.0f}s")
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# /proc ------------------------------------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        return [int(p) for p in text.split()]
+    except OSError:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(stat.parent.name))
+        return found
+
+
+def cpu_ticks(pids) -> dict[int, int]:
+    """{pid: utime + stime in clock ticks} of the pids still alive."""
+    ticks = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def spent_ms(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU milliseconds between two samples (a process new in `after` counts whole)."""
+    total = sum(after[pid] - before.get(pid, 0) for pid in after)
+    return total * 1000 / CLK_TCK
+
+
+def status_kb(pid: int, field: str) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+# Machine ---------------------------------------------------------------------------
+
+
+def machine_description(admin_url: str) -> dict:
+    import psycopg
+
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    meminfo = Path("/proc/meminfo").read_text()
+    mem_kb = int(re.search(r"^MemTotal:\s*(\d+)", meminfo, re.M)[1])
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as db:
+        pg_version = db.execute("SHOW server_version").fetchone()[0]
+        pg_settings = {
+            name: db.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("shared_buffers", "work_mem", "max_connections", "jit")
+        }
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    import django
+    import gunicorn
+
+    return {
+        "cpu_model": model[1].strip() if model else platform.processor(),
+        "cpus": os.cpu_count(),
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "postgresql": pg_version,
+        "postgresql_settings": pg_settings,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "gunicorn": gunicorn.__version__,
+        "nginx": nginx.strip().split("/")[-1],
+        "wrk": wrk.split()[1] if wrk.split()[1:] else "?",
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def ensure_tools() -> None:
+    """wrk and nginx from Debian, installed without starting nginx's own service."""
+    missing = [tool for tool in ("wrk", "nginx") if not shutil.which(tool)]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(
+            f"missing {', '.join(missing)}: apt-get install wrk nginx-light"
+        )
+    log(f"installing {', '.join(missing)} with apt-get")
+    policy = Path("/usr/sbin/policy-rc.d")
+    created = not policy.exists()
+    if created:
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    packages = ["wrk", "nginx-light" if "nginx" in missing else "wrk"]
+    try:
+        install = ["apt-get", "install", "-y", "-qq", *dict.fromkeys(packages)]
+        if subprocess.run(install, env=env, capture_output=True).returncode:
+            subprocess.run(["apt-get", "update", "-qq"], env=env, check=True)
+            if subprocess.run(install, env=env, capture_output=True).returncode:
+                packages = ["nginx" if p == "nginx-light" else p for p in packages]
+                install = ["apt-get", "install", "-y", "-qq", *dict.fromkeys(packages)]
+                subprocess.run(install, env=env, check=True, capture_output=True)
+    finally:
+        if created:
+            policy.unlink(missing_ok=True)
+
+
+# Processes -------------------------------------------------------------------------
+
+
+class Processes:
+    """Everything this run started, stopped (process group and all) in `finally`."""
+
+    def __init__(self):
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, command: list[str], *, env: dict, log_path: Path, cwd=ROOT):
+        with log_path.open("ab") as output:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=cwd,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.running.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=25)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        with contextlib.suppress(ValueError):
+            self.running.remove(process)
+
+    def stop_all(self) -> None:
+        for process in reversed(list(self.running)):
+            with contextlib.suppress(Exception):
+                self.stop(process)
+
+
+class Gunicorn:
+    def __init__(self, bench: "Bench", *, page_cache: bool):
+        self.bench = bench
+        self.port = bench.app_port
+        self.page_cache = page_cache
+        self.log_path = bench.tmp / f"gunicorn-{'cache' if page_cache else 'cold'}.log"
+        self.process: subprocess.Popen | None = None
+        self.peak_rss_kb: dict[int, int] = {}
+
+    def __enter__(self):
+        env = {**self.bench.env, "PAGE_CACHE_ENABLED": str(self.page_cache).lower()}
+        self.process = self.bench.processes.start(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "config.wsgi",
+                "-c",
+                "config/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+            ],
+            env=env,
+            log_path=self.log_path,
+        )
+        wait_for_port(self.port, self.process, 60, self.log_path)
+        deadline = time.monotonic() + 60
+        wanted = int(env["WEB_CONCURRENCY"])
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if fetch(self.port, "/healthz", timeout=5)[0] == 200 and (
+                    len(self.workers()) >= wanted
+                ):
+                    return self
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not become ready:\n{tail(self.log_path)}")
+
+    def __exit__(self, *exc):
+        self.sample_rss()
+        self.bench.processes.stop(self.process)
+
+    def workers(self) -> list[int]:
+        return children(self.process.pid)
+
+    def pids(self) -> list[int]:
+        return [self.process.pid, *self.workers()]
+
+    def sample_rss(self) -> None:
+        for pid in self.workers():
+            self.peak_rss_kb[pid] = max(
+                self.peak_rss_kb.get(pid, 0), status_kb(pid, "VmHWM")
+            )
+
+    def drain(self, limit: float = 60, patience: float = 3) -> None:
+        """Wait until the requests wrk left queued are gone: gunicorn idle and none of
+        our queries running. After `patience` seconds the leftover queries (of requests
+        whose client has already gone) are cancelled, so that a slow page does not
+        hold up the next run for minutes."""
+        started = time.monotonic()
+        cancelled = 0
+        while time.monotonic() - started < limit:
+            before = cpu_ticks(self.pids())
+            time.sleep(0.3)
+            idle = spent_ms(before, cpu_ticks(self.pids())) < 30
+            cancel = time.monotonic() - started > patience
+            active = self.bench.active_queries(cancel=cancel)
+            cancelled += active if cancel else 0
+            if idle and not active:
+                break
+        else:
+            log(f"  (server still busy after {limit:.0f} s; going on)")
+        if cancelled:
+            log(
+                f"  (drained in {time.monotonic() - started:.0f} s, cancelling "
+                f"{cancelled} queries of requests wrk had given up on)"
+            )
+
+
+class Nginx:
+    def __init__(self, bench: "Bench", name: str):
+        self.bench = bench
+        self.work = bench.tmp / name
+        self.work.mkdir(parents=True)
+        self.temp = self.work / "temp"
+        self.temp.mkdir()
+        self.port = free_port()
+        self.process = None
+
+    def main_conf(self, http_body: str, *, access_log: str = "off") -> Path:
+        user = "user nobody nogroup;" if os.geteuid() == 0 else ""
+        if os.geteuid() == 0:
+            os.chown(self.temp, 65534, 65534)
+        conf = self.work / "nginx.conf"
+        conf.write_text(
+            f"""{user}
+worker_processes auto;
+error_log {self.work}/error.log notice;
+pid {self.work}/nginx.pid;
+events {{
+    worker_connections 1024;
+}}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    log_format main '$remote_addr "$request" $status $body_bytes_sent '
+                    '$upstream_cache_status $request_time';
+    access_log {access_log};
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    client_body_temp_path {self.temp}/body;
+    proxy_temp_path {self.temp}/proxy;
+    fastcgi_temp_path {self.temp}/fastcgi;
+    uwsgi_temp_path {self.temp}/uwsgi;
+    scgi_temp_path {self.temp}/scgi;
+{http_body}
+}}
+"""
+        )
+        return conf
+
+    def start(self, conf: Path) -> None:
+        command = ["nginx", "-e", str(self.work / "error.log"), "-c", str(conf)]
+        test = subprocess.run([*command, "-t"], capture_output=True, text=True)
+        if test.returncode:
+            raise RuntimeError(f"nginx -t failed:\n{test.stderr}")
+        self.process = self.bench.processes.start(
+            [*command, "-g", "daemon off;"],
+            env=dict(os.environ),
+            log_path=self.work / "stdout.log",
+            cwd=self.work,
+        )
+        wait_for_port(self.port, self.process, 15, self.work / "error.log")
+
+    def stop(self) -> None:
+        if self.process:
+            self.bench.processes.stop(self.process)
+            self.process = None
+
+
+def nginx_version() -> tuple[int, ...]:
+    text = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr
+    match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", text)
+    return tuple(int(x) for x in match.groups()) if match else (0, 0, 0)
+
+
+def shipped_site(nginx: Nginx, app_port: int) -> Path | None:
+    """deploy/nginx laid out as docker-compose.yml mounts it, pointed at our gunicorn.
+
+    The same rewrites as scripts/container_check.py: the container's paths moved into
+    the temporary directory, `app:8000` to our gunicorn, `listen 80` to a free port,
+    and directives this nginx is too old for dropped.
+    """
+    import yaml
+
+    compose = ROOT / "docker-compose.yml"
+    volumes = []
+    if compose.exists():
+        services = yaml.safe_load(compose.read_text()).get("services", {})
+        volumes = services.get("proxy", {}).get("volumes", [])
+    if not volumes and (ROOT / "deploy/nginx/inkstone.conf").exists():
+        volumes = [
+            "./deploy/nginx/inkstone.conf:/etc/nginx/conf.d/default.conf:ro",
+            "./deploy/nginx:/etc/nginx/inkstone:ro",
+        ]
+    root = nginx.work / "root"
+    mounted = 0
+    for volume in volumes:
+        volume = re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: m[2] or "", volume)
+        source, target = volume.split(":")[:2]
+        destination = root / target.lstrip("/")
+        if not source.startswith((".", "/")):  # a named volume: an empty directory
+            destination.mkdir(parents=True, exist_ok=True)
+            continue
+        origin = (ROOT / source).resolve() if source.startswith(".") else Path(source)
+        if not origin.exists():
+            return None
+        if origin.is_dir():
+            shutil.copytree(origin, destination, dirs_exist_ok=True)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, destination)
+        mounted += 1
+    sites = list((root / "etc/nginx/conf.d").glob("*.conf"))
+    if not sites:
+        return None
+    version = nginx_version()
+    for conf in root.rglob("*.conf"):
+        text = conf.read_text()
+        text = re.sub(
+            r"(?<![\w./-])(/etc/nginx/(?!mime\.types)|/var/cache/nginx|/srv/|/var/www/)",
+            lambda m: f"{root}{m[1]}",
+            text,
+        )
+        text = text.replace("app:8000", f"127.0.0.1:{app_port}")
+        text = re.sub(r"listen\s+80\b", f"listen 127.0.0.1:{nginx.port}", text)
+        text = re.sub(r"listen\s+443\b", f"listen 127.0.0.1:{free_port()}", text)
+        if version < (1, 27, 3):  # `resolve` on upstream servers
+            text = re.sub(r"(server\s+127\.0\.0\.1:\d+)\s+resolve", r"\1", text)
+        if version < (1, 25, 1):  # the `http2` directive
+            text = re.sub(r"^\s*http2 on;\n", "", text, flags=re.MULTILINE)
+        conf.write_text(text)
+    cache = root / "var/cache/nginx"
+    cache.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(cache, 65534, 65534)
+    return nginx.main_conf(
+        f"    include {root}/etc/nginx/conf.d/*.conf;",
+        access_log=f"{nginx.work}/access.log main",
+    )
+
+
+# wrk -------------------------------------------------------------------------------
+
+
+def wrk(
+    port: int,
+    path: str,
+    seconds: float,
+    headers: dict | None = None,
+    connections: int = CONNECTIONS,
+) -> dict:
+    command = [
+        "wrk",
+        "-t",
+        str(min(WRK_THREADS, connections)),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--timeout",
+        f"{WRK_TIMEOUT}s",
+        "-s",
+        str(LUA_REPORT),
+    ]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(f"http://127.0.0.1:{port}{path}")
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60
+    )
+    line = next(
+        (x for x in result.stdout.splitlines() if x.startswith("WRK_JSON ")), None
+    )
+    if line is None:
+        raise RuntimeError(f"wrk printed no report:\n{result.stdout}{result.stderr}")
+    report = json.loads(line.removeprefix("WRK_JSON "))
+    report["errors_total"] = sum(report["errors"].values())
+    if report["requests"] == 0:  # nothing completed in time: every request failed
+        report["errors_total"] = max(report["errors_total"], connections)
+    report["rps"] = report["requests"] / (report["duration_us"] / 1e6)
+    return report
+
+
+def url_path(path: str) -> str:
+    """Percent-encode a path with Chinese characters for the wire, as browsers do."""
+    return quote(path, safe="/?=&%+:")
+
+
+# The benchmark ---------------------------------------------------------------------
+
+
+class Scenario:
+    def __init__(self, key: str, label: str, path: str):
+        self.key, self.label, self.path = key, label, url_path(path)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.quick = args.quick
+        self.duration = args.duration or (3 if self.quick else 10)
+        self.warmup = 1 if self.quick else 2
+        self.large = QUICK_LARGE if self.quick else LARGE
+        self.search_budget = 5 if self.quick else SEARCH_BUDGET_SECONDS
+        self.processes = Processes()
+        self.tmp = Path(tempfile.mkdtemp(prefix="inkstone-bench-"))
+        self.tmp.chmod(0o755)
+        self.app_port = free_port()
+        server = os.environ.get("DATABASE_URL") or DEFAULT_SERVER_URL
+        parts = urlsplit(server)
+        self.admin_url = urlunsplit(parts._replace(path="/postgres"))
+        self.db_url = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+        self.db_created = False
+        self.env: dict[str, str] = {}
+        self.results: dict = {
+            "quick": self.quick,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "settings": {
+                "connections": CONNECTIONS,
+                "wrk_threads": WRK_THREADS,
+                "duration_s": self.duration,
+                "warmup_s": self.warmup,
+                "small_posts": SMALL,
+                "large_posts": self.large,
+            },
+            "phases": {},
+        }
+        self.article_slug = ""
+        self.explain_text: list[str] = []
+
+    # Setup
+
+    def sql(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as db:
+            db.execute(statement)
+
+    def create_database(self) -> None:
+        self.sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        self.sql(f'CREATE DATABASE "{DB_NAME}"')
+        self.db_created = True
+        safe = urlsplit(self.db_url)._replace(
+            netloc=urlsplit(self.db_url).hostname or ""
+        )
+        log(f"database {urlunsplit(safe)} created")
+
+    def production_env(self) -> dict[str, str]:
+        alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.db_url,
+            DJANGO_DEBUG="0",
+            DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_SECURE_COOKIES="false",
+            SITE_URL=f"http://127.0.0.1:{self.app_port}",
+            DJANGO_SETTINGS_MODULE="config.settings",
+        )
+        env.setdefault("WEB_CONCURRENCY", "2")
+        env.setdefault("GUNICORN_THREADS", "4")
+        for name in ("PAGE_CACHE_ENABLED", "GUNICORN_BIND", "DJANGO_SSL_REDIRECT"):
+            env.pop(name, None)
+        return env
+
+    def manage(self, *args: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if result.returncode:
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+            )
+
+    def setup_django(self) -> None:
+        os.environ.update(self.env)
+        sys.path.insert(0, str(ROOT))
+        sys.path.insert(0, str(BENCH_DIR))
+        import django
+
+        django.setup()
+        # The app logs every request; the in-process EXPLAIN requests need no log.
+        logging.getLogger("inkstone.request").setLevel(logging.WARNING)
+
+    # Scenarios
+
+    def scenarios(self) -> list[Scenario]:
+        from django.conf import settings
+        from django.db.models import Count
+
+        from blog.models import Post, Tag
+
+        published = Post.objects.published()
+        count = published.count()
+        pages = math.ceil(count / settings.POSTS_PER_PAGE)
+        deep = max(2, pages // 2)
+        if not self.article_slug:
+            # A recent article, the same one at both sizes.
+            self.article_slug = published.order_by("-published_at", "-id")[4].slug
+        tag = Tag.objects.annotate(n=Count("posts")).order_by("-n", "name").first()
+        self.phase["published"] = count
+        self.phase["pages"] = pages
+        self.phase["deep_page"] = deep
+        self.phase["tag"] = {"slug": tag.slug, "posts": tag.n}
+        scenarios = [
+            Scenario("home", "home /", "/"),
+            Scenario("page2", "/?page=2", "/?page=2"),
+            Scenario("deep", f"/?page={deep} (50%)", f"/?page={deep}"),
+            Scenario("article", "article", f"/posts/{self.article_slug}/"),
+            Scenario("tag", f"tag ({tag.n:,} posts)", f"/tags/{tag.slug}/"),
+        ]
+        for label, query in SEARCHES:
+            key = label.replace(" ", "-")
+            scenarios.append(Scenario(key, label, f"/search/?q={quote_plus(query)}"))
+        scenarios.append(Scenario("feed", "atom feed", "/feed/atom/"))
+        return scenarios
+
+    # Measuring
+
+    def active_queries(self, cancel: bool = False) -> int:
+        """How many queries run in the benchmark database; cancel them if asked."""
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as db:
+            pids = [
+                pid
+                for (pid,) in db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s "
+                    "AND state = 'active'",
+                    [DB_NAME],
+                )
+            ]
+            if cancel:
+                for pid in pids:
+                    db.execute("SELECT pg_cancel_backend(%s)", [pid])
+        return len(pids)
+
+    def db_backends(self) -> list[int]:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as db:
+            rows = db.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB_NAME]
+            ).fetchall()
+        return [pid for (pid,) in rows if Path(f"/proc/{pid}").exists()]
+
+    def measure(self, server: Gunicorn, scenario: Scenario, mode: str) -> dict:
+        try:
+            return self._measure(server, scenario, mode)
+        except Exception as error:  # one broken scenario must not lose the whole run
+            log(f"  {mode:<11} {scenario.label:<24} FAILED: {error!r}")
+            return {
+                "page": scenario.key,
+                "label": scenario.label,
+                "path": scenario.path,
+                "mode": mode,
+                "status": 0,
+                "status_ok": False,
+                "failure": repr(error),
+                "x_cache": "",
+                "response_bytes": 0,
+                "requests": 0,
+                "rps": 0.0,
+                "p50_ms": 0.0,
+                "p99_ms": 0.0,
+                "errors": CONNECTIONS,
+                "cpu_ms_per_request": 0.0,
+                "db_cpu_ms_per_request": 0.0,
+            }
+
+    def _measure(self, server: Gunicorn, scenario: Scenario, mode: str) -> dict:
+        server.drain()
+        headers = {}
+        if mode == "revalidated":
+            status, first, _ = fetch(server.port, scenario.path)
+            headers["If-None-Match"] = first.get("etag", '"missing"')
+        status, response_headers, body = fetch(server.port, scenario.path, headers)
+        expected = 304 if mode == "revalidated" else 200
+        warmup = self.warmup if mode == "cold" else self.warmup / 2
+        wrk(server.port, scenario.path, warmup, headers, WARMUP_CONNECTIONS)
+        server.drain()
+        x_cache = fetch(server.port, scenario.path, headers)[1].get("x-cache", "")
+        pids = server.pids()
+        db_pids = self.db_backends()
+        before, db_before, load = cpu_ticks(pids), cpu_ticks(db_pids), loadavg()
+        report = wrk(server.port, scenario.path, self.duration, headers)
+        after = cpu_ticks(set(pids) | set(server.pids()))
+        db_after = cpu_ticks(set(db_pids) | set(self.db_backends()))
+        server.sample_rss()
+        requests = max(report["requests"], 1)
+        lat = report["latency_us"]
+        result = {
+            "page": scenario.key,
+            "label": scenario.label,
+            "path": scenario.path,
+            "mode": mode,
+            "status": status,
+            "status_ok": status == expected,
+            "x_cache": x_cache,
+            "response_bytes": len(body),
+            "wire_bytes_per_response": round(report["bytes"] / requests),
+            "requests": report["requests"],
+            "rps": round(report["rps"], 1),
+            "p50_ms": lat["p50"] / 1000,
+            "p90_ms": lat["p90"] / 1000,
+            "p99_ms": lat["p99"] / 1000,
+            "max_ms": lat["max"] / 1000,
+            "errors": report["errors_total"],
+            "errors_detail": report["errors"],
+            "cpu_ms_per_request": round(spent_ms(before, after) / requests, 3),
+            "db_cpu_ms_per_request": round(spent_ms(db_before, db_after) / requests, 3),
+            "loadavg_before": load,
+        }
+        flag = "" if result["status_ok"] else f"  UNEXPECTED STATUS {status}"
+        if report["requests"] == 0 or lat["p50"] == 0:
+            flag += "  NO REQUEST COMPLETED IN TIME"
+        log(
+            f"  {mode:<11} {scenario.label:<24} {result['rps']:>8.1f} rps  "
+            f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
+            f"err {result['errors']}  cpu {result['cpu_ms_per_request']:.2f} ms/req"
+            f"{flag}"
+        )
+        return result
+
+    def ceiling(self, html: bytes) -> dict:
+        nginx = Nginx(self, f"ceiling-{self.phase_name}")
+        www = nginx.work / "www"
+        www.mkdir()
+        (www / "index.html").write_bytes(html)
+        nginx.work.chmod(0o755)
+        conf = nginx.main_conf(
+            f"""    server {{
+        listen 127.0.0.1:{nginx.port};
+        location / {{
+            root {www};
+            index index.html;
+            default_type text/html;
+        }}
+    }}"""
+        )
+        try:
+            nginx.start(conf)
+            status, _, body = fetch(nginx.port, "/")
+            if status != 200 or body != html:
+                raise RuntimeError(f"static nginx answered {status}")
+            wrk(nginx.port, "/", self.warmup)
+            pids = [nginx.process.pid, *children(nginx.process.pid)]
+            before = cpu_ticks(pids)
+            report = wrk(nginx.port, "/", self.duration)
+            cpu = spent_ms(before, cpu_ticks(pids)) / max(report["requests"], 1)
+        finally:
+            nginx.stop()
+        result = {
+            "rps": round(report["rps"], 1),
+            "p50_ms": report["latency_us"]["p50"] / 1000,
+            "p99_ms": report["latency_us"]["p99"] / 1000,
+            "errors": report["errors_total"],
+            "bytes": len(html),
+            "cpu_ms_per_request": round(cpu, 4),
+        }
+        log(
+            f"  ceiling: static nginx, {len(html):,} bytes of home page HTML: "
+            f"{result['rps']:,.0f} rps, p50 {result['p50_ms']:.2f} ms, "
+            f"p99 {result['p99_ms']:.2f} ms"
+        )
+        return result
+
+    def through_shipped_nginx(self, server: Gunicorn, scenarios) -> list[dict]:
+        nginx = Nginx(self, f"shipped-{self.phase_name}")
+        conf = shipped_site(nginx, server.port)
+        if conf is None:
+            log("  deploy/nginx site not found: skipping the shipped-nginx runs")
+            return []
+        results = []
+        try:
+            nginx.start(conf)
+            for scenario in scenarios:
+                fetch(nginx.port, scenario.path)
+                status, headers, body = fetch(nginx.port, scenario.path)
+                wrk(nginx.port, scenario.path, self.warmup, None, WARMUP_CONNECTIONS)
+                server.drain()
+                pids = server.pids()
+                before = cpu_ticks(pids)
+                report = wrk(nginx.port, scenario.path, self.duration)
+                app_cpu = spent_ms(before, cpu_ticks(pids))
+                lat = report["latency_us"]
+                result = {
+                    "page": scenario.key,
+                    "label": scenario.label,
+                    "mode": "shipped nginx",
+                    "status": status,
+                    "status_ok": status == 200,
+                    "x_cache": headers.get("x-cache-status", ""),
+                    "response_bytes": len(body),
+                    "requests": report["requests"],
+                    "rps": round(report["rps"], 1),
+                    "p50_ms": lat["p50"] / 1000,
+                    "p99_ms": lat["p99"] / 1000,
+                    "errors": report["errors_total"],
+                    "app_cpu_ms_per_request": round(
+                        app_cpu / max(report["requests"], 1), 4
+                    ),
+                }
+                log(
+                    f"  shipped nginx {scenario.label:<16} {result['rps']:>9.1f} rps  "
+                    f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  "
+                    f"err {result['errors']}  cache {result['x_cache']}"
+                )
+                results.append(result)
+        finally:
+            nginx.stop()
+        return results
+
+    # In-process measurements (Django set up with the benchmark's environment)
+
+    def explain(self, sql: str) -> str:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+            return "\n".join(row[0] for row in cursor.fetchall())
+
+    def search_timings(self) -> list[dict]:
+        from django.conf import settings
+        from django.core.paginator import Paginator
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from blog import search
+        from blog.models import Post
+
+        def run(query: str, terms: list[str]):
+            # What blog.views.post_search does before rendering its template.
+            results = (
+                Post.objects.published()
+                .search(query)
+                .select_related("author")
+                .prefetch_related("tags")
+                .defer("body", "body_html", "toc", "search_vector")
+            )
+            paginator = Paginator(results, settings.POSTS_PER_PAGE)
+            page = paginator.page(1)
+            for post in page.object_list:
+                post.snippet = search.snippet(post.body_text, terms)
+            return paginator.count
+
+        timings = []
+        for label, query in SEARCHES:
+            terms = search.query_terms(query)
+            count = run(query, terms)  # warm-up, not timed
+            samples = []
+            deadline = time.monotonic() + self.search_budget
+            while len(samples) < SEARCH_RUNS and time.monotonic() < deadline:
+                started = time.perf_counter()
+                run(query, terms)
+                samples.append((time.perf_counter() - started) * 1000)
+            with CaptureQueriesContext(connection) as captured:
+                run(query, terms)
+            plans = []
+            for captured_query in captured.captured_queries:
+                plan = self.explain(captured_query["sql"])
+                plans.append({"sql": captured_query["sql"], "plan": plan})
+                self.explain_text.append(
+                    f"--- {self.phase_name} {label} ({query!r})\n"
+                    f"{captured_query['sql']}\n\n{plan}\n"
+                )
+            samples.sort()
+            entry = {
+                "label": label,
+                "query": query,
+                "matches": count,
+                "runs": len(samples),
+                "p50_ms": round(statistics.median(samples), 2),
+                "p95_ms": round(
+                    samples[min(len(samples) - 1, int(len(samples) * 0.95))], 2
+                ),
+                "uses_gin_index": any("post_search_idx" in p["plan"] for p in plans),
+                "queries": [summarize_plan(p["sql"], p["plan"]) for p in plans],
+            }
+            log(
+                f"  {label:<18} {query!r:<28} {count:>7,} matches  "
+                f"p50 {entry['p50_ms']:7.1f} ms  p95 {entry['p95_ms']:7.1f} ms  "
+                f"({entry['runs']} runs; GIN post_search_idx "
+                f"{'used' if entry['uses_gin_index'] else 'NOT used'})"
+            )
+            for p in plans:
+                summary = summarize_plan(p["sql"], p["plan"])
+                print(f"      {summary['what']}: {summary['execution_ms']:.1f} ms")
+                if self.phase_name == "large" and "ts_rank" in p["sql"]:
+                    # The ranked page query in full: where the time goes.
+                    print(
+                        "\n".join("        " + line for line in p["plan"].splitlines())
+                    )
+                else:
+                    for line in p["plan"].splitlines():
+                        if "Scan" in line:
+                            print("        " + line.strip())
+            timings.append(entry)
+        return timings
+
+    def reader_plans(self, scenarios: list[Scenario]) -> list[dict]:
+        """EXPLAIN ANALYZE every query each reader page runs (page cache off)."""
+        from django.db import connection
+        from django.test import Client, override_settings
+        from django.test.utils import CaptureQueriesContext
+
+        client = Client(HTTP_HOST="127.0.0.1")
+        pages = []
+        wanted = {"home", "page2", "deep", "article", "tag", "feed"}
+        with override_settings(PAGE_CACHE_ENABLED=False):
+            for scenario in scenarios:
+                if scenario.key not in wanted:
+                    continue
+                with CaptureQueriesContext(connection) as captured:
+                    response = client.get(scenario.path)
+                queries = []
+                for captured_query in captured.captured_queries:
+                    sql = captured_query["sql"]
+                    if not sql.lstrip().upper().startswith("SELECT"):
+                        continue
+                    plan = self.explain(sql)
+                    self.explain_text.append(
+                        f"--- {self.phase_name} {scenario.label} {scenario.path}\n"
+                        f"{sql}\n\n{plan}\n"
+                    )
+                    queries.append(summarize_plan(sql, plan))
+                pages.append(
+                    {
+                        "page": scenario.key,
+                        "label": scenario.label,
+                        "status": response.status_code,
+                        "queries": queries,
+                    }
+                )
+                for q in queries:
+                    log(
+                        f"  {scenario.label:<22} {q['what']:<44} "
+                        f"{q['execution_ms']:7.2f} ms  {q['access']}"
+                    )
+        return pages
+
+    # Phases
+
+    def run_phase(self, name: str, seeder, target_posts: int) -> None:
+        from django.db import connection
+
+        from blog.models import Post
+
+        self.phase_name = name
+        self.phase = self.results["phases"][name] = {}
+        existing = Post.objects.count()
+        log(f"== {name}: seeding to {target_posts:,} posts")
+        self.phase["seeding"] = seeder.load(target_posts - existing)
+        self.phase["seeding"]["check"] = seeder.verify_sample()
+        self.phase["posts"] = Post.objects.count()
+        scenarios = self.scenarios()
+        log(
+            f"  {self.phase['posts']:,} posts, {self.phase['published']:,} published, "
+            f"{self.phase['pages']:,} list pages; benchmarked tag "
+            f"'{self.phase['tag']['slug']}' has {self.phase['tag']['posts']:,} posts"
+        )
+        log(f"== {name}: search, timed in-process")
+        self.phase["search"] = self.search_timings()
+        log(f"== {name}: query plans of the reader pages")
+        self.phase["plans"] = self.reader_plans(scenarios)
+        connection.close()
+
+        runs = self.phase["runs"] = []
+        rss: dict[str, int] = {}
+        log(f"== {name}: cold (PAGE_CACHE_ENABLED=false)")
+        with Gunicorn(self, page_cache=False) as server:
+            home_html = fetch(server.port, "/")[2]
+            for scenario in scenarios:
+                runs.append(self.measure(server, scenario, "cold"))
+        rss["cold"] = max(server.peak_rss_kb.values(), default=0)
+        self.phase["ceiling"] = self.ceiling(home_html)
+        log(f"== {name}: page cache on: warm, then revalidated (If-None-Match)")
+        with Gunicorn(self, page_cache=True) as server:
+            for scenario in scenarios:
+                runs.append(self.measure(server, scenario, "warm"))
+            for scenario in scenarios:
+                runs.append(self.measure(server, scenario, "revalidated"))
+            proxied = [s for s in scenarios if s.key in ("home", "article")]
+            try:
+                self.phase["shipped_nginx"] = self.through_shipped_nginx(
+                    server, proxied
+                )
+            except Exception as error:  # reported as a failed target, run goes on
+                log(f"  shipped nginx FAILED: {error!r}")
+                self.phase["shipped_nginx"] = []
+                self.phase["shipped_nginx_failure"] = repr(error)
+        rss["cache"] = max(server.peak_rss_kb.values(), default=0)
+        self.phase["peak_rss_mb_per_worker"] = round(max(rss.values()) / 1024, 1)
+        self.phase["peak_rss_mb_by_mode"] = {
+            k: round(v / 1024, 1) for k, v in rss.items()
+        }
+        ceiling = self.phase["ceiling"]["rps"]
+        for run in [*runs, *self.phase["shipped_nginx"]]:
+            run["ceiling_share"] = run["rps"] / ceiling if ceiling else 0
+        log(f"  peak RSS per worker: {self.phase['peak_rss_mb_per_worker']} MB")
+
+    def main(self) -> int:
+        ensure_tools()
+        self.results["machine"] = machine_description(self.admin_url)
+        machine = self.results["machine"]
+        log(
+            f"machine: {machine['cpu_model']}, {machine['cpus']} CPUs, "
+            f"{machine['ram_gib']} GiB, PostgreSQL {machine['postgresql']}, "
+            f"nginx {machine['nginx']}, load average {machine['loadavg_at_start'][0]}"
+        )
+        if float(machine["loadavg_at_start"][0]) > (machine["cpus"] or 1) / 2:
+            log(
+                "WARNING: the machine is busy (load average "
+                f"{machine['loadavg_at_start'][0]} on {machine['cpus']} CPUs): "
+                "requests/s and latencies will be noisy; CPU ms per request less so"
+            )
+        if self.quick:
+            log(f"--quick: the large size is {self.large:,} posts, not {LARGE:,}")
+        self.create_database()
+        self.env = self.production_env()
+        step = time.perf_counter()
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("collectstatic", "--noinput", "-v", "0")
+        log(f"migrate + collectstatic: {time.perf_counter() - step:.1f} s")
+        self.setup_django()
+        from seed import Seeder
+
+        seeder = Seeder(log)
+        seeder.prepare()
+        self.run_phase("small", seeder, SMALL)
+        self.run_phase("large", seeder, self.large)
+        self.results["targets"] = evaluate(self.results)
+        self.results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        self.results["elapsed_s"] = round(time.monotonic() - STARTED)
+        self.results["machine"]["loadavg_at_end"] = (
+            Path("/proc/loadavg").read_text().split()[:3]
+        )
+        write_results(self.results, "\n".join(self.explain_text))
+        failed = [t for t in self.results["targets"] if t["pass"] is False]
+        return 1 if failed else 0
+
+    def close(self) -> None:
+        self.processes.stop_all()
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if self.db_created and not self.args.keep_db:
+            try:
+                self.sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+                log(f"dropped database {DB_NAME}")
+            except Exception as error:  # report, but do not hide the run's own error
+                log(f"could not drop {DB_NAME}: {error}")
+        elif self.db_created:
+            log(f"kept database {DB_NAME} ({self.db_url})")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# Query plans -----------------------------------------------------------------------
+
+_ACCESS = re.compile(
+    r"(Index Only Scan|Index Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)"
+    r"|Seq Scan on (\w+)"
+)
+
+
+def summarize_plan(sql: str, plan: str) -> dict:
+    accesses = []
+    for match in _ACCESS.finditer(plan):
+        item = f"{match[1]} {match[2]}" if match[1] else f"Seq Scan {match[3]}"
+        if item not in accesses:
+            accesses.append(item)
+    tables = list(dict.fromkeys(re.findall(r'FROM "(\w+)"', sql)))
+    what = "COUNT " if re.match(r"\s*SELECT COUNT\(\*\)", sql, re.I) else ""
+    what += ", ".join(tables[:2]) or " ".join(sql.split())[:40]
+    if "blog_contentversion" in sql:
+        what = "content token (page cache)"
+    if " LIMIT " in sql:
+        what += " " + re.findall(r"LIMIT \d+(?: OFFSET \d+)?", sql)[-1]
+    elapsed = re.search(r"Execution Time: ([\d.]+) ms", plan)
+    return {
+        "what": what,
+        "access": "; ".join(accesses) or "no table access",
+        "seq_scans": [a.split()[-1] for a in accesses if a.startswith("Seq Scan")],
+        "execution_ms": float(elapsed[1]) if elapsed else 0.0,
+    }
+
+
+# Targets ---------------------------------------------------------------------------
+
+
+def _run(results, phase, page, mode):
+    for run in results["phases"][phase]["runs"]:
+        if run["page"] == page and run["mode"] == mode:
+            return run
+    return None
+
+
+def p50(run: dict) -> float:
+    """A run in which nothing completed was infinitely slow, not 0 ms."""
+    return run["p50_ms"] if run["requests"] and run["p50_ms"] > 0 else math.inf
+
+
+def fraction(x: float) -> str:
+    return f"1/{1 / x:.1f}" if x > 0 else "0"
+
+
+def evaluate(results: dict) -> list[dict]:
+    targets = []
+    large = f"{results['settings']['large_posts'] // 1000}k"
+    sizes = {"small": "1k", "large": large}
+
+    def add(name, value, limit, passed):
+        targets.append(
+            {"target": name, "measured": value, "limit": limit, "pass": passed}
+        )
+
+    for phase, size in sizes.items():
+        data = results["phases"][phase]
+        for page in ("home", "article"):
+            run = _run(results, phase, page, "warm")
+            add(
+                f"{size}: warm {page} rps vs static nginx",
+                fraction(run["ceiling_share"]),
+                "≥ 1/12",
+                run["ceiling_share"] >= WARM_CEILING_SHARE,
+            )
+            add(
+                f"{size}: warm {page} p99",
+                f"{run['p99_ms']:.1f} ms",
+                f"< {WARM_P99_MS} ms",
+                run["p99_ms"] < WARM_P99_MS,
+            )
+        runs = data["runs"] + data.get("shipped_nginx", [])
+        bad = [f"{r['mode']} {r['label']} ({r['errors']})" for r in runs if r["errors"]]
+        add(
+            f"{size}: zero errors at {CONNECTIONS} connections (all {len(runs)} runs)",
+            ", ".join(bad) or "0",
+            "0",
+            not bad,
+        )
+        wrong = [
+            f"{r['mode']} {r['label']}: {r['status']}"
+            for r in runs
+            if not r.get("status_ok", True)
+        ]
+        if wrong:
+            add(
+                f"{size}: expected status (200, or 304 revalidated)",
+                ", ".join(wrong),
+                "-",
+                False,
+            )
+        for run in data.get("shipped_nginx", []):
+            add(
+                f"{size}: {run['label']} through shipped nginx vs static nginx",
+                fraction(run["ceiling_share"]),
+                "≥ 1/2",
+                run["ceiling_share"] >= PROXY_CEILING_SHARE,
+            )
+        if not data.get("shipped_nginx"):
+            failure = data.get("shipped_nginx_failure")
+            add(
+                f"{size}: through shipped nginx",
+                failure or "not run (no deploy/nginx site)",
+                "≥ 1/2",
+                False if failure else None,
+            )
+        worst = None
+        for run in data["runs"]:
+            if run["mode"] != "revalidated":
+                continue
+            cold = _run(results, phase, run["page"], "cold")
+            share = run["cpu_ms_per_request"] / max(cold["cpu_ms_per_request"], 1e-9)
+            if worst is None or share > worst[0]:
+                worst = (share, run, cold)
+        if worst:
+            share, run, cold = worst
+            add(
+                f"{size}: 304 server CPU vs cold render (worst page: {run['label']})",
+                f"{run['cpu_ms_per_request']:.2f} / {cold['cpu_ms_per_request']:.2f} ms"
+                f" = {fraction(share)}",
+                "≤ 1/5",
+                share <= REVALIDATE_CPU_SHARE,
+            )
+
+    for page, limit, text in (
+        ("home", COLD_LIST_CEILING_SHARE, "≥ 1/150"),
+        ("page2", COLD_LIST_CEILING_SHARE, "≥ 1/150"),
+        ("tag", COLD_LIST_CEILING_SHARE, "≥ 1/150"),
+        ("article", COLD_ARTICLE_CEILING_SHARE, "≥ 1/80"),
+    ):
+        run = _run(results, "small", page, "cold")
+        add(
+            f"1k: cold {run['label']} rps vs static nginx",
+            fraction(run["ceiling_share"]),
+            text,
+            run["ceiling_share"] >= limit,
+        )
+    for page in ("home", "page2", "tag", "article", "feed"):
+        small, big = (
+            _run(results, "small", page, "cold"),
+            _run(results, "large", page, "cold"),
+        )
+        ratio = p50(big) / max(p50(small), 1e-9)
+        add(
+            f"{large}: cold {page} p50 vs 1k",
+            f"{big['p50_ms']:.1f} / {small['p50_ms']:.1f} ms = {ratio:.2f}x",
+            f"≤ {LARGE_VS_SMALL_P50}x",
+            ratio <= LARGE_VS_SMALL_P50,
+        )
+    deep, first = (
+        _run(results, "large", "deep", "cold"),
+        _run(results, "large", "home", "cold"),
+    )
+    ratio = p50(deep) / max(p50(first), 1e-9)
+    add(
+        f"{large}: cold {deep['label']} p50 vs page 1",
+        f"{deep['p50_ms']:.1f} / {first['p50_ms']:.1f} ms = {ratio:.2f}x",
+        f"≤ {DEEP_VS_FIRST_P50}x",
+        ratio <= DEEP_VS_FIRST_P50,
+    )
+    rss = results["phases"]["large"]["peak_rss_mb_per_worker"]
+    add(
+        f"{large}: peak RSS per worker",
+        f"{rss} MB",
+        f"< {WORKER_RSS_MB} MB",
+        rss < WORKER_RSS_MB,
+    )
+    for entry in results["phases"]["large"]["search"]:
+        add(
+            f"{large}: {entry['label']} ({entry['query']}) p50, count + first page",
+            f"{entry['p50_ms']:.1f} ms",
+            f"< {SEARCH_P50_MS} ms",
+            entry["p50_ms"] < SEARCH_P50_MS,
+        )
+        if entry["uses_gin_index"]:
+            add(
+                f"{large}: {entry['label']} uses GIN post_search_idx",
+                "yes",
+                "yes",
+                True,
+            )
+        else:
+            # Right for a query matching most posts: reading the whole table beats
+            # the index. Reported, not judged.
+            published = results["phases"]["large"]["published"]
+            add(
+                f"{large}: {entry['label']} uses GIN post_search_idx",
+                f"no: Seq Scan, {entry['matches'] / published:.0%} of posts match",
+                "yes",
+                None,
+            )
+    return targets
+
+
+# Output ----------------------------------------------------------------------------
+
+
+def markdown_report(results: dict) -> str:
+    machine = results["machine"]
+    settings = results["settings"]
+    lines = [
+        f"# Inkstone benchmark{' (--quick)' if results['quick'] else ''}",
+        "",
+        f"Run {results['started_at']} - {results.get('finished_at', '?')} "
+        f"({results.get('elapsed_s', '?')} s) with `.venv/bin/python bench/run.py"
+        f"{' --quick' if results['quick'] else ''}`.",
+        "",
+        f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs, "
+        f"{machine['ram_gib']} GiB RAM, Linux {machine['kernel']}; PostgreSQL "
+        f"{machine['postgresql']} ({', '.join(f'{k} {v}' for k, v in machine['postgresql_settings'].items())}); "
+        f"Python {machine['python']}, Django {machine['django']}, gunicorn "
+        f"{machine['gunicorn']}, nginx {machine['nginx']}, wrk {machine['wrk']}. "
+        f"Load average at start {machine['loadavg_at_start'][0]}, at end "
+        f"{machine.get('loadavg_at_end', ['?'])[0]} (other work on the machine adds noise).",
+        "",
+        f"wrk: {settings['connections']} connections, {settings['wrk_threads']} threads, "
+        f"{settings['duration_s']} s a run, after a warm-up of {settings['warmup_s']} s "
+        f"with {WARMUP_CONNECTIONS} connections (half that with the page cache on). "
+        "gunicorn: config/gunicorn.conf.py, 2 workers x 4 threads, production settings. "
+        "cold = PAGE_CACHE_ENABLED=false; warm = page cache on and pre-warmed; "
+        "revalidated = If-None-Match with the page's ETag (304). CPU = user+system time "
+        "of the gunicorn master and workers per request; DB CPU = the PostgreSQL "
+        "backends' time per request. Share = requests/s as a fraction of static nginx "
+        "serving the same home page HTML.",
+    ]
+    if results["quick"]:
+        lines += [
+            "",
+            f"**--quick: the large size is {settings['large_posts']:,} posts, not 100,000.**",
+        ]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "| | Target | Measured | Limit |",
+        "|---|---|---|---|",
+    ]
+    for t in results.get("targets", []):
+        mark = {True: "PASS", False: "**FAIL**", None: "n/a"}[t["pass"]]
+        lines.append(f"| {mark} | {t['target']} | {t['measured']} | {t['limit']} |")
+    for name, phase in results["phases"].items():
+        size = settings["small_posts"] if name == "small" else settings["large_posts"]
+        ceiling = phase.get("ceiling", {})
+        lines += [
+            "",
+            f"## {size:,} posts ({phase.get('published', 0):,} published)",
+            "",
+            f"Ceiling: static nginx, {ceiling.get('bytes', 0):,} bytes: "
+            f"**{ceiling.get('rps', 0):,.0f} rps**, p50 {ceiling.get('p50_ms', 0):.2f} ms, "
+            f"p99 {ceiling.get('p99_ms', 0):.2f} ms. Peak RSS per worker: "
+            f"{phase.get('peak_rss_mb_per_worker', '?')} MB. Seeding: "
+            + ", ".join(
+                f"{k} {v:.1f} s"
+                for k, v in phase.get("seeding", {}).items()
+                if isinstance(v, float)
+            )
+            + ".",
+            "",
+            "| Page | Mode | rps | Share | p50 ms | p99 ms | Errors | Bytes | CPU ms/req | DB CPU ms/req | Status |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for run in [*phase.get("runs", []), *phase.get("shipped_nginx", [])]:
+            cpu = run.get("cpu_ms_per_request", run.get("app_cpu_ms_per_request", 0))
+            lines.append(
+                f"| {run['label']} | {run['mode']} | {run['rps']:,.0f} | "
+                f"{fraction(run.get('ceiling_share', 0))} | {run['p50_ms']:.1f} | "
+                f"{run['p99_ms']:.1f} | {run['errors']} | {run['response_bytes']:,} | "
+                f"{cpu:.2f} | {run.get('db_cpu_ms_per_request', 0):.2f} | "
+                f"{run['status']} {run.get('x_cache', '')} |"
+            )
+        if phase.get("search"):
+            lines += [
+                "",
+                "Search, timed in-process (count + first page + snippets, as the view):",
+                "",
+                "| Query | Matches | p50 ms | p95 ms | Runs | GIN | Queries (ms, access) |",
+                "|---|---:|---:|---:|---:|---|---|",
+            ]
+            for s in phase["search"]:
+                qs = "; ".join(
+                    f"{q['what']}: {q['execution_ms']:.1f} ms, {q['access']}"
+                    for q in s["queries"]
+                )
+                lines.append(
+                    f"| {s['label']}: `{s['query']}` | {s['matches']:,} | "
+                    f"{s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['runs']} | "
+                    f"{'yes' if s['uses_gin_index'] else 'no'} | {qs} |"
+                )
+        if phase.get("plans"):
+            lines += [
+                "",
+                "Reader queries (EXPLAIN ANALYZE, page cache off):",
+                "",
+                "| Page | Query | ms | Access paths |",
+                "|---|---|---:|---|",
+            ]
+            for page in phase["plans"]:
+                for q in page["queries"]:
+                    lines.append(
+                        f"| {page['label']} | {q['what']} | {q['execution_ms']:.2f} | "
+                        f"{q['access']} |"
+                    )
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict, explain: str) -> None:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stem = "latest-quick" if results["quick"] else "latest"
+    (RESULTS_DIR / f"{stem}.json").write_text(
+        json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    )
+    report = markdown_report(results)
+    (RESULTS_DIR / f"{stem}.md").write_text(report)
+    (RESULTS_DIR / f"{stem}-explain.txt").write_text(explain)
+    print()
+    print(report)
+    log(f"wrote bench/results/{stem}.json, {stem}.md and {stem}-explain.txt")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"3 s runs, {QUICK_LARGE:,} posts at the large size",
+    )
+    parser.add_argument("--keep-db", action="store_true", help=f"keep {DB_NAME}")
+    parser.add_argument("--duration", type=float, help="seconds per wrk run")
+    args = parser.parse_args()
+    # A stop request (SIGTERM, as from `timeout`) unwinds through `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    bench = Bench(args)
+    try:
+        return bench.main()
+    finally:
+        bench.close()
+        log(f"done in {time.monotonic() - STARTED:.0f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
