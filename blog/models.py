@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchRank, SearchVector, SearchVectorField
 from django.db import models, transaction
-from django.db.models import Case, Count, F, FloatField, Q, Value, When
+from django.db.models import Case, F, FloatField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -78,7 +78,11 @@ class PostQuerySet(models.QuerySet):
         return self.filter(author=user)
 
     def search(self, raw_query: str) -> "PostQuerySet":
-        """Ranked matches: title over body, posts with every term before the rest."""
+        """Ranked matches: title over body, posts with every term before the rest.
+
+        Only the newest SEARCH_CANDIDATES matches are ranked (and counted), so a
+        common word costs the same on 100,000 posts as on 1,000.
+        """
         terms = search.query_terms(raw_query)
         if not terms:
             return self.none()
@@ -88,19 +92,15 @@ class PostQuerySet(models.QuerySet):
             default=Value(0.0),
             output_field=FloatField(),
         )
-        return (
+        candidates = (
             self.filter(search_vector=any_term)
+            .order_by("-published_at", "-id")
+            .values("pk")[: search.SEARCH_CANDIDATES]
+        )
+        return (
+            self.filter(pk__in=candidates)
             .annotate(rank=rank)
             .order_by("-rank", "-published_at", "-id")
-        )
-
-    def related_to(self, post: "Post") -> "PostQuerySet":
-        """Posts sharing tags with `post`, most shared tags first, then newest."""
-        return (
-            self.exclude(pk=post.pk)
-            .filter(tags__in=post.tags.all())
-            .annotate(shared_tags=Count("tags"))
-            .order_by("-shared_tags", "-published_at", "-id")
         )
 
     def for_list(self) -> "PostQuerySet":
@@ -221,7 +221,6 @@ class Post(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("blog:post_detail", kwargs={"slug": self.slug})
-
 
     def render(self) -> None:
         rendered = markdown.render(self.body)

@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 CONFIG = "english"
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
+SEARCH_CANDIDATES = 300
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{_HAN}]+")

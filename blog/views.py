@@ -1,3 +1,5 @@
+from collections import Counter
+
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Q
@@ -13,6 +15,32 @@ from .models import Post, SlugRedirect, Tag
 from .pagination import ReaderPaginationMixin
 
 RELATED_POSTS = 5
+# Related posts are picked among the newest posts of each shared tag: bounded work
+# for an article, even when a tag holds tens of thousands of posts.
+RELATED_CANDIDATES_PER_TAG = 100
+
+
+def related_posts(post: Post) -> list[Post]:
+    """Up to five published posts sharing tags with `post`: most shared tags first,
+    then newest. One query: a UNION ALL of each tag's newest posts."""
+    tag_ids = [tag.pk for tag in post.tags.all()][:10]
+    if not tag_ids:
+        return []
+    per_tag = [
+        Post.objects.published()
+        .filter(tags=tag_id)
+        .exclude(pk=post.pk)
+        .order_by("-published_at", "-id")
+        .values_list("pk", "title", "slug", "published_at")[:RELATED_CANDIDATES_PER_TAG]
+        for tag_id in tag_ids
+    ]
+    rows = per_tag[0].union(*per_tag[1:], all=True) if len(per_tag) > 1 else per_tag[0]
+    shared = Counter(rows)
+    ranked = sorted(shared, key=lambda row: (shared[row], row[3], row[0]), reverse=True)
+    return [
+        Post(pk=pk, title=title, slug=slug, published_at=published_at)
+        for pk, title, slug, published_at in ranked[:RELATED_POSTS]
+    ]
 
 
 class PostListView(ReaderPaginationMixin, ListView):
@@ -64,11 +92,7 @@ class PostDetailView(DetailView):
             .order_by("published_at", "id")
             .first()
         )
-        context["related_posts"] = list(
-            published.related_to(post).only("title", "slug", "published_at")[
-                :RELATED_POSTS
-            ]
-        )
+        context["related_posts"] = related_posts(post)
         return context
 
 
@@ -158,6 +182,7 @@ def post_search(request):
         "page_obj": page,
         "paginator": paginator,
         "is_paginated": paginator.num_pages > 1,
+        "is_capped": paginator.count >= search.SEARCH_CANDIDATES,
         "posts": page.object_list,
     }
     return render(request, "blog/search.html", context)

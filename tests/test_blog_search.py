@@ -161,3 +161,11 @@ def test_rebuild_search_index_command(client):
     assert titles(do_search(client, "vector")) == []
     call_command("rebuild_search_index", stdout=io.StringIO())
     assert titles(do_search(client, "vector")) == [post.title]
+
+
+def test_common_words_rank_only_the_newest_matches(client, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_CANDIDATES", 5)
+    PostFactory.create_batch(8, body="transformer")
+    response = do_search(client, "transformer")
+    assert response.context["paginator"].count == 5
+    assert "the newest matches" in response.content.decode()
