@@ -25,7 +25,6 @@ model's ImageField then stores.
 """
 
 import errno
-import functools
 import logging
 import math
 import re
@@ -279,7 +278,6 @@ def alt_text(file_name: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", stem)
 
 
-@functools.cache
 def _media_prefixes() -> tuple[str, ...]:
     """Where our uploads live: MEDIA_URL, and the storage's own base URL (S3, a CDN)."""
     storage_base = default_storage.url("x")[:-1]
