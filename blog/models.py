@@ -103,13 +103,13 @@ class PostQuerySet(models.QuerySet):
             .order_by("-rank", "-published_at", "-id")
         )
 
-    def for_list(self) -> "PostQuerySet":
-        """Columns and relations a post list shows, without the (large) bodies."""
-        return (
-            self.select_related("author")
-            .prefetch_related("tags")
-            .defer("body", "body_html", "body_text", "toc", "search_vector")
-        )
+    def for_list(self, *, with_text: bool = False) -> "PostQuerySet":
+        """Columns and relations a post list shows, without the (large) bodies;
+        search results keep the plain text their snippets are cut from."""
+        deferred = ["body", "body_html", "toc", "search_vector"]
+        if not with_text:
+            deferred.append("body_text")
+        return self.select_related("author").prefetch_related("tags").defer(*deferred)
 
 
 class Post(models.Model):

@@ -162,13 +162,7 @@ def post_search(request):
         .strip()[: search.MAX_QUERY_CHARS]
     )
     terms = search.query_terms(query)
-    results = (
-        Post.objects.published()
-        .search(query)
-        .select_related("author")
-        .prefetch_related("tags")
-        .defer("body", "body_html", "toc", "search_vector")
-    )
+    results = Post.objects.published().search(query).for_list(with_text=True)
     paginator = Paginator(results, settings.POSTS_PER_PAGE)
     try:
         page = paginator.page(request.GET.get("page", 1))
