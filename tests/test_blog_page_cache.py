@@ -209,6 +209,48 @@ def test_deep_pages_use_the_cached_count_and_match_offset_results(client):
     assert list(deep.context["posts"]) == expected
 
 
+def count_queries(client, path, **params):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, params)
+    assert response.status_code == 200
+    return response, sum("COUNT(" in q["sql"] for q in queries.captured_queries)
+
+
+def test_every_page_of_a_list_shares_one_cached_count(client):
+    PostFactory.create_batch(12)
+    path = reverse("blog:post_list")
+    _, counted = count_queries(client, path)
+    assert counted == 1
+    response, counted = count_queries(client, path, page=2)
+    assert counted == 0
+    assert response.context["paginator"].count == 12
+
+
+def test_cached_count_follows_a_new_post(client):
+    path = reverse("blog:post_list")
+    PostFactory.create_batch(3)
+    assert count_queries(client, path)[0].context["paginator"].count == 3
+    PostFactory()
+    response, counted = count_queries(client, path, page=1)
+    assert counted == 1
+    assert response.context["paginator"].count == 4
+
+
+def test_lists_do_not_share_counts(client):
+    python = TagFactory(name="Python")
+    PostFactory.create_batch(3)
+    PostFactory(tags=[python])
+    assert (
+        count_queries(client, reverse("blog:post_list"))[0].context["paginator"].count
+        == 4
+    )
+    tag_page = count_queries(client, python.get_absolute_url())[0]
+    assert tag_page.context["paginator"].count == 1
+
+
 @pytest.fixture
 def token_memo(settings):
     from blog import page_cache
