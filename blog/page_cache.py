@@ -6,7 +6,9 @@ when a scheduled post goes live). One tiny query reads both; the ETag, the
 Last-Modified date and the cache key all derive from that token, so:
 
 - a revalidation costs that query and answers 304 before any view runs;
-- a cached page is looked up before sessions, auth and the view machinery run;
+- a cached page is looked up before sessions, auth and the view machinery run, and
+  while a process trusts its memoized token (PAGE_CACHE_TOKEN_TTL), hits and 304s
+  are answered by FastPath, a WSGI wrapper, before Django handles the request at all;
 - invalidation is exact and needs no deletes: a new token simply misses the old
   entries, which expire on their own. This holds across replicas sharing Redis.
 
@@ -19,15 +21,20 @@ import threading
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from http.client import responses
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import DatabaseError, connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
+
+from config.middleware import log_request, request_id
 
 from . import markdown
 
@@ -42,13 +49,11 @@ SELECT v.version, v.changed_at,
 FROM (SELECT 1) AS one LEFT JOIN blog_contentversion v ON v.id = 1
 """
 
-STORED_HEADERS = (
-    "Content-Type",
-    "Content-Language",
-    "Content-Security-Policy",
-    "Link",
-    "X-Robots-Tag",
+# Set on every response from the token and settings, so not stored with the page.
+STAMPED_HEADERS = frozenset(
+    ("etag", "last-modified", "cache-control", "x-cache", "content-length")
 )
+VARY_ON = ("Accept-Language", "Cookie")
 
 
 def _build_id() -> str:
@@ -90,8 +95,8 @@ class _TokenMemo:
         self.until = 0.0
         self.next_scheduled: datetime | None = None
 
-    def get(self) -> tuple[str, datetime]:
-        ttl = settings.PAGE_CACHE_TOKEN_TTL
+    def peek(self) -> tuple[str, datetime] | None:
+        """The memoized token while it may still be trusted, without the database."""
         with self.lock:
             if (
                 self.value is not None
@@ -101,6 +106,13 @@ class _TokenMemo:
                 )
             ):
                 return self.value
+        return None
+
+    def get(self) -> tuple[str, datetime]:
+        value = self.peek()
+        if value is not None:
+            return value
+        ttl = settings.PAGE_CACHE_TOKEN_TTL
         token, last_modified, next_scheduled = _read_token()
         with self.lock:
             self.value = (token, last_modified)
@@ -153,8 +165,67 @@ def is_cacheable_request(request) -> bool:
         return False
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         return False
-    path = request.path_info
-    return not path.startswith(settings.PAGE_CACHE_EXCLUDED_PREFIXES)
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+        return False  # SecurityMiddleware redirects it
+    if request.path_info.startswith(settings.PAGE_CACHE_EXCLUDED_PREFIXES):
+        return False
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return False  # CommonMiddleware answers 400
+    return True
+
+
+def request_language(request) -> str:
+    if settings.LANGUAGE_NEGOTIATION:
+        return translation.get_language_from_request(request)
+    return settings.LANGUAGE_CODE
+
+
+def page_key(request, token: str, language: str) -> str:
+    raw = f"{BUILD_ID}|{token}|{language}|{request.scheme}|{request.get_full_path()}"
+    return "page:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def etag_of(key: str) -> str:
+    return '"' + key.rsplit(":", 1)[1][:32] + '"'
+
+
+def is_not_modified(request, etag: str, last_modified: datetime) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return etag in tags or "*" in tags
+    if_modified_since = request.headers.get("If-Modified-Since")
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        return (
+            since.tzinfo is not None
+            and int(last_modified.timestamp()) <= since.timestamp()
+        )
+    return False
+
+
+def validator_headers(etag: str, last_modified: datetime) -> dict[str, str]:
+    return {
+        "ETag": etag,
+        "Last-Modified": format_datetime(last_modified.astimezone(UTC), usegmt=True),
+        "Cache-Control": cache_control(),
+    }
+
+
+def cache_get(key: str):
+    """(status, headers, content) stored for `key`, or None."""
+    if degraded.active or not settings.PAGE_CACHE_ENABLED:
+        return None
+    try:
+        return caches[settings.PAGE_CACHE_ALIAS].get(key)
+    except Exception as error:  # any backend failure is a miss
+        degraded.warn("page cache read", error)
+        return None
 
 
 def cache_control() -> str:
@@ -177,11 +248,7 @@ class PageCacheMiddleware:
                 response.setdefault("Cache-Control", "private, no-cache")
             return response
 
-        language = (
-            translation.get_language_from_request(request)
-            if settings.LANGUAGE_NEGOTIATION
-            else settings.LANGUAGE_CODE
-        )
+        language = request_language(request)
         try:
             token, last_modified = content_token()
             self.last_token = (token, last_modified)
@@ -191,19 +258,19 @@ class PageCacheMiddleware:
             if self.last_token is None:
                 raise
             token, last_modified = self.last_token
-            cached = self._cache_get(self._key(request, token, language))
+            cached = cache_get(page_key(request, token, language))
             if cached is None:
                 raise
             return self._from_cache(cached, stale=True)
 
-        key = self._key(request, token, language)
-        etag = '"' + key.rsplit(":", 1)[1][:32] + '"'
-        if self._not_modified(request, etag, last_modified):
+        key = page_key(request, token, language)
+        etag = etag_of(key)
+        if is_not_modified(request, etag, last_modified):
             response = HttpResponseNotModified()
             self._stamp(response, etag, last_modified)
             return response
 
-        cached = self._cache_get(key)
+        cached = cache_get(key)
         if cached is not None:
             response = self._from_cache(cached)
             self._stamp(response, etag, last_modified)
@@ -217,38 +284,10 @@ class PageCacheMiddleware:
         return response
 
     @staticmethod
-    def _key(request, token: str, language: str) -> str:
-        raw = f"{BUILD_ID}|{token}|{language}|{request.get_full_path()}"
-        return (
-            "page:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-        )
-
-    @staticmethod
-    def _not_modified(request, etag: str, last_modified: datetime) -> bool:
-        if_none_match = request.headers.get("If-None-Match")
-        if if_none_match is not None:
-            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-            return etag in tags or "*" in tags
-        if_modified_since = request.headers.get("If-Modified-Since")
-        if if_modified_since:
-            try:
-                since = parsedate_to_datetime(if_modified_since)
-            except (TypeError, ValueError):
-                return False
-            return (
-                since.tzinfo is not None
-                and int(last_modified.timestamp()) <= since.timestamp()
-            )
-        return False
-
-    @staticmethod
     def _stamp(response, etag: str, last_modified: datetime) -> None:
-        response["ETag"] = etag
-        response["Last-Modified"] = format_datetime(
-            last_modified.astimezone(UTC), usegmt=True
-        )
-        response["Cache-Control"] = cache_control()
-        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        for name, value in validator_headers(etag, last_modified).items():
+            response[name] = value
+        patch_vary_headers(response, VARY_ON)
 
     @staticmethod
     def _storable(response) -> bool:
@@ -270,18 +309,12 @@ class PageCacheMiddleware:
         return response
 
     @staticmethod
-    def _cache_get(key: str):
-        if degraded.active or not settings.PAGE_CACHE_ENABLED:
-            return None
-        try:
-            return caches[settings.PAGE_CACHE_ALIAS].get(key)
-        except Exception as error:  # any backend failure is a miss
-            degraded.warn("page cache read", error)
-            return None
-
-    @staticmethod
     def _cache_set(key: str, response) -> None:
-        headers = {name: response[name] for name in STORED_HEADERS if name in response}
+        headers = {
+            name: value
+            for name, value in response.items()
+            if name.lower() not in STAMPED_HEADERS
+        }
         entry = (response.status_code, headers, response.content)
         if degraded.active or not settings.PAGE_CACHE_ENABLED:
             return
@@ -291,3 +324,54 @@ class PageCacheMiddleware:
             )
         except Exception as error:  # any backend failure: serve uncached
             degraded.warn("page cache write", error)
+
+
+class FastPath:
+    """WSGI wrapper that answers cache hits and 304s before Django handles the
+    request (no signals, middleware, URL resolving or response objects): the bulk of
+    a burst. Anything it is unsure of (no trusted token in this process, a miss, a
+    session cookie) goes to Django, whose PageCacheMiddleware applies the same
+    rules with the database at hand."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        answer = self._answer(environ) if settings.PAGE_CACHE_ENABLED else None
+        if answer is None:
+            return self.application(environ, start_response)
+        request, status, headers, content = answer
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        headers.append(("X-Request-ID", rid))
+        start_response(status, headers)
+        log_request(
+            rid, request.method, request.path, int(status[:3]), started, len(content)
+        )
+        return [b"" if request.method == "HEAD" else content]
+
+    @staticmethod
+    def _answer(environ):
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return None
+        memoized = memo.peek()
+        if memoized is None:
+            return None
+        request = WSGIRequest(environ)
+        if not is_cacheable_request(request):
+            return None
+        token, last_modified = memoized
+        key = page_key(request, token, request_language(request))
+        etag = etag_of(key)
+        stamps = list(validator_headers(etag, last_modified).items())
+        if is_not_modified(request, etag, last_modified):
+            stamps.append(("Vary", ", ".join(VARY_ON)))
+            return request, "304 Not Modified", stamps, b""
+        cached = cache_get(key)
+        if cached is None:
+            return None
+        status, stored, content = cached
+        headers = [*stored.items(), *stamps, ("X-Cache", "HIT")]
+        headers.append(("Content-Length", str(len(content))))
+        reason = responses.get(status, "OK")
+        return request, f"{status} {reason}", headers, content

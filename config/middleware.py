@@ -13,34 +13,50 @@ request_log = logging.getLogger("inkstone.request")
 QUIET_PATHS = ("/healthz", "/readyz")
 
 
+def request_id(incoming: str) -> str:
+    """The client's (or proxy's) X-Request-ID when it is sane, else a new one."""
+    if 0 < len(incoming) <= 64 and incoming.isprintable():
+        return incoming
+    return uuid.uuid4().hex
+
+
+def log_request(rid: str, method: str, path: str, status: int, started, size) -> None:
+    if path in QUIET_PATHS:
+        return
+    request_log.info(
+        "request",
+        extra={
+            "request_id": rid,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "bytes": size,
+        },
+    )
+
+
 class RequestLogMiddleware:
-    """One JSON line per request; the request id is also returned as X-Request-ID."""
+    """One JSON line per request; the request id is also returned as X-Request-ID.
+    Page-cache hits served ahead of Django (blog.page_cache.FastPath) log the same."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         started = time.perf_counter()
-        incoming = request.headers.get("X-Request-ID", "")
-        request.id = (
-            incoming
-            if 0 < len(incoming) <= 64 and incoming.isprintable()
-            else uuid.uuid4().hex
-        )
+        request.id = request_id(request.headers.get("X-Request-ID", ""))
         response = self.get_response(request)
         response["X-Request-ID"] = request.id
-        if request.path not in QUIET_PATHS:
-            request_log.info(
-                "request",
-                extra={
-                    "request_id": request.id,
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "bytes": len(response.content) if not response.streaming else None,
-                },
-            )
+        size = None if response.streaming else len(response.content)
+        log_request(
+            request.id,
+            request.method,
+            request.path,
+            response.status_code,
+            started,
+            size,
+        )
         return response
 
 

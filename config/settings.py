@@ -66,8 +66,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestLogMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    # Ahead of the rest, so a cached page keeps every header they add.
     "blog.page_cache.PageCacheMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,0 +1,131 @@
+"""The page cache's WSGI fast path (config.wsgi.application), driven like gunicorn
+drives it: hits and 304s answered before Django, everything else handed over."""
+
+import io
+import logging
+
+import pytest
+from django.core import signals
+from django.db import close_old_connections
+from django.urls import reverse
+
+from config.wsgi import application
+from tests.factories import PostFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def trusted_token(settings):
+    from blog import page_cache
+
+    settings.PAGE_CACHE_TOKEN_TTL = 60
+    page_cache.memo.clear()
+    yield
+    page_cache.memo.clear()
+
+
+@pytest.fixture(autouse=True)
+def keep_test_connection():
+    """As Django's test client does: the handler's request signals would otherwise
+    close the connection that holds the test's transaction."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def call(path="/", method="GET", **headers):
+    path, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+    }
+    environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
+    started = []
+    body = b"".join(application(environ, lambda s, h, e=None: started.append((s, h))))
+    status, header_list = started[0]
+    return int(status[:3]), dict(header_list), body
+
+
+def test_a_hit_is_answered_before_django_with_every_header(
+    django_assert_num_queries, caplog
+):
+    PostFactory(title="Hello fast path")
+    status, first, body = call()
+    assert (status, first["X-Cache"]) == (200, "MISS")
+    caplog.set_level(logging.INFO, logger="inkstone.request")
+    caplog.clear()
+    with django_assert_num_queries(0):
+        status, hit, cached = call(x_request_id="abc-123")
+    assert (status, hit["X-Cache"], cached) == (200, "HIT", body)
+    assert "Hello fast path" in cached.decode()
+    assert hit["Content-Length"] == str(len(body))
+    assert hit["X-Request-ID"] == "abc-123"
+    per_request = {"X-Cache", "X-Request-ID"}
+    assert {k: v for k, v in hit.items() if k not in per_request} == {
+        k: v for k, v in first.items() if k not in per_request
+    }
+    assert "Content-Security-Policy" in hit
+    assert "X-Content-Type-Options" in hit
+    logged = [r for r in caplog.records if r.name == "inkstone.request"]
+    assert [(r.status, r.path, r.request_id) for r in logged] == [(200, "/", "abc-123")]
+
+
+def test_revalidation_is_a_304_with_no_query(django_assert_num_queries):
+    PostFactory()
+    _, headers, _ = call()
+    with django_assert_num_queries(0):
+        status, revalidated, body = call(if_none_match=headers["ETag"])
+    assert (status, body) == (304, b"")
+    assert revalidated["ETag"] == headers["ETag"]
+    assert revalidated["Vary"] == "Accept-Language, Cookie"
+
+
+def test_a_publish_is_on_the_home_page_for_the_next_request():
+    PostFactory(title="Old news")
+    call()
+    assert call()[1]["X-Cache"] == "HIT"
+    PostFactory(title="Breaking news")
+    status, headers, body = call()
+    assert (status, headers["X-Cache"]) == (200, "MISS")
+    assert "Breaking news" in body.decode()
+
+
+def test_head_gets_the_headers_and_no_body():
+    PostFactory()
+    _, _, body = call()
+    status, headers, head_body = call(method="HEAD")
+    assert (status, headers["X-Cache"], head_body) == (200, "HIT", b"")
+    assert headers["Content-Length"] == str(len(body))
+
+
+def test_sessions_posts_and_bad_hosts_go_to_django():
+    PostFactory()
+    call()
+    status, headers, _ = call(cookie="sessionid=abc")
+    assert status == 200
+    assert "X-Cache" not in headers
+    assert headers["Cache-Control"] == "private, no-cache"
+    status, headers, _ = call(method="POST")
+    assert (status, "X-Cache" in headers) == (403, False)  # Django's CSRF check
+    assert call(host="evil.example")[0] == 400
+
+
+def test_each_url_and_language_has_its_own_entry():
+    first = PostFactory(title="First post")
+    PostFactory(title="Second post")
+    call()
+    status, headers, body = call(first.get_absolute_url())
+    assert (status, headers["X-Cache"]) == (200, "MISS")
+    assert "<h1" in body.decode() and "First post" in body.decode()
+    assert call(reverse("blog:post_list") + "?page=1")[1]["X-Cache"] == "MISS"
