@@ -79,6 +79,7 @@ SEARCHES = [
     ("search zh 1 word", "注意力"),
     ("search zh 3 words", "模型 量化 显存"),
 ]
+SEARCH_GIN_INDEXES = ("post_search_idx", "post_title_search_idx")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STARTED = time.monotonic()
 
@@ -953,9 +954,16 @@ class Bench:
 
         def run(query: str, terms: list[str]):
             # What blog.views.post_search does before rendering its template.
-            results = Post.objects.published().search(query).for_list(with_text=True)
-            paginator = Paginator(results, settings.POSTS_PER_PAGE)
+            candidates = list(
+                Post.objects.published()
+                .search_candidates(query)
+                .values_list("pk", "is_match")
+            )
+            ranked = [pk for pk, is_match in candidates if is_match]
+            paginator = Paginator(ranked, settings.POSTS_PER_PAGE)
             page = paginator.page(1)
+            posts = Post.objects.for_list(with_text=True).in_bulk(page.object_list)
+            page.object_list = [posts[pk] for pk in page.object_list if pk in posts]
             for post in page.object_list:
                 post.snippet = search.snippet(post.body_text, terms)
             return paginator.count
@@ -981,6 +989,14 @@ class Bench:
                     f"{captured_query['sql']}\n\n{plan}\n"
                 )
             samples.sort()
+            gin_indexes = sorted(
+                {
+                    name
+                    for p in plans
+                    for name in re.findall(r"Index Scan on (\w+)", p["plan"])
+                    if name in SEARCH_GIN_INDEXES
+                }
+            )
             entry = {
                 "label": label,
                 "query": query,
@@ -990,14 +1006,15 @@ class Bench:
                 "p95_ms": round(
                     samples[min(len(samples) - 1, int(len(samples) * 0.95))], 2
                 ),
-                "uses_gin_index": any("post_search_idx" in p["plan"] for p in plans),
+                "gin_indexes": gin_indexes,
+                "uses_gin_index": bool(gin_indexes),
                 "queries": [summarize_plan(p["sql"], p["plan"]) for p in plans],
             }
             log(
                 f"  {label:<18} {query!r:<28} {count:>7,} matches  "
                 f"p50 {entry['p50_ms']:7.1f} ms  p95 {entry['p95_ms']:7.1f} ms  "
-                f"({entry['runs']} runs; GIN post_search_idx "
-                f"{'used' if entry['uses_gin_index'] else 'NOT used'})"
+                f"({entry['runs']} runs; GIN "
+                f"{', '.join(entry['gin_indexes']) or 'NOT used'})"
             )
             for p in plans:
                 summary = summarize_plan(p["sql"], p["plan"])
@@ -1352,19 +1369,21 @@ def evaluate(results: dict) -> list[dict]:
             f"< {SEARCH_P50_MS} ms",
             entry["p50_ms"] < SEARCH_P50_MS,
         )
+        # Which index finds the newest matches is the planner's choice (a common
+        # word is found faster by reading post_published_idx newest-first); the
+        # title candidates come from post_title_search_idx unless titles match
+        # too often for that to pay.
         if entry["uses_gin_index"]:
             add(
-                f"{large}: {entry['label']} uses GIN post_search_idx",
-                "yes",
+                f"{large}: {entry['label']} uses a GIN search index",
+                f"yes ({', '.join(entry['gin_indexes'])})",
                 "yes",
                 True,
             )
         else:
-            # Often right (a term in most posts, or the newest matches read along
-            # post_published_idx): reported, not judged.
             access = entry["queries"][0]["access"] if entry["queries"] else "?"
             add(
-                f"{large}: {entry['label']} uses GIN post_search_idx",
+                f"{large}: {entry['label']} uses a GIN search index",
                 f"no ({access})",
                 "yes",
                 None,

@@ -5,7 +5,16 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchRank, SearchVector, SearchVectorField
 from django.db import models, transaction
-from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    Value,
+    When,
+)
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -64,6 +73,10 @@ RENDERED_FIELDS = (
 )
 
 
+# Computed from the title and text by Post.update_search_vector.
+SEARCH_FIELDS = ("search_vector", "title_search_vector")
+
+
 class PostQuerySet(models.QuerySet):
     def published(self) -> "PostQuerySet":
         """Published and not scheduled for later: what anonymous readers may see."""
@@ -78,35 +91,60 @@ class PostQuerySet(models.QuerySet):
         return self.filter(author=user)
 
     def search(self, raw_query: str) -> "PostQuerySet":
-        """Ranked matches: title over body, posts with every term before the rest.
+        """Ranked matches: title over body, posts with every term before the rest."""
+        return self.search_candidates(raw_query).filter(is_match=True)
 
-        Only the newest SEARCH_CANDIDATES matches are ranked (and counted), so a
-        common word costs the same on 100,000 posts as on 1,000.
+    def search_candidates(self, raw_query: str) -> "PostQuerySet":
+        """What search() ranks, each annotated with `rank` and `is_match`.
+
+        Candidates are the newest SEARCH_CANDIDATES posts whose title matches plus
+        the newest SEARCH_CANDIDATES posts that may match anywhere, so a common word
+        costs about the same on 100,000 posts as on 1,000, and an old post titled
+        with the query still ranks first. Fewer than SEARCH_CANDIDATES candidates
+        means every match is among them.
         """
         terms = search.query_terms(raw_query)
         if not terms:
-            return self.none()
-        any_term, all_terms = search.build_queries(terms)
-        rank = SearchRank(F("search_vector"), any_term) + Case(
-            When(search_vector=all_terms, then=Value(1.0)),
+            return self.none().annotate(rank=Value(0.0), is_match=Value(False))
+        queries = search.build_queries(terms)
+        newest = ("-published_at", "-id")
+        limit = search.SEARCH_CANDIDATES
+        # Titles have their own small tsvector: the GIN recheck of a Chinese phrase
+        # reads a title, not a whole article.
+        in_title = (
+            self.filter(title_search_vector=queries.any_term)
+            .order_by(*newest)
+            .values("pk")[:limit]
+        )
+        # The loose query needs no GIN recheck; the exact phrase is tested below,
+        # on the bounded candidates only.
+        in_text = (
+            self.filter(search_vector=queries.any_term_loose)
+            .order_by(*newest)
+            .values("pk")[:limit]
+        )
+        rank = SearchRank(F("search_vector"), queries.any_term) + Case(
+            When(search_vector=queries.all_terms, then=Value(1.0)),
             default=Value(0.0),
             output_field=FloatField(),
         )
-        candidates = (
-            self.filter(search_vector=any_term)
-            .order_by("-published_at", "-id")
-            .values("pk")[: search.SEARCH_CANDIDATES]
+        is_match = (
+            Value(True)
+            if queries.is_loose_exact
+            else ExpressionWrapper(
+                Q(search_vector=queries.any_term), output_field=BooleanField()
+            )
         )
         return (
-            self.filter(pk__in=candidates)
-            .annotate(rank=rank)
-            .order_by("-rank", "-published_at", "-id")
+            self.filter(pk__in=in_title.union(in_text))
+            .annotate(rank=rank, is_match=is_match)
+            .order_by("-rank", *newest)
         )
 
     def for_list(self, *, with_text: bool = False) -> "PostQuerySet":
         """Columns and relations a post list shows, without the (large) bodies;
         search results keep the plain text their snippets are cut from."""
-        deferred = ["body", "body_html", "toc", "search_vector"]
+        deferred = ["body", "body_html", "toc", *SEARCH_FIELDS]
         if not with_text:
             deferred.append("body_text")
         return self.select_related("author").prefetch_related("tags").defer(*deferred)
@@ -177,10 +215,11 @@ class Post(models.Model):
     detected_language = models.CharField(max_length=10, editable=False, default="en")
     renderer_version = models.PositiveIntegerField(editable=False, default=0)
     search_vector = SearchVectorField(editable=False, null=True)
+    title_search_vector = SearchVectorField(editable=False, null=True, blank=True)
 
     objects = PostQuerySet.as_manager()
     # Revisions keep what authors wrote; everything derived is recomputed on restore.
-    history = HistoricalRecords(excluded_fields=[*RENDERED_FIELDS, "search_vector"])
+    history = HistoricalRecords(excluded_fields=[*RENDERED_FIELDS, *SEARCH_FIELDS])
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -194,6 +233,7 @@ class Post(models.Model):
             ),
             models.Index(fields=["author", "-published_at"], name="post_author_idx"),
             GinIndex(fields=["search_vector"], name="post_search_idx"),
+            GinIndex(fields=["title_search_vector"], name="post_title_search_idx"),
         ]
 
     def __str__(self) -> str:
@@ -238,7 +278,8 @@ class Post(models.Model):
         body = search.segment(f"{self.summary} {self.body_text}")
         Post.objects.filter(pk=self.pk).update(
             search_vector=SearchVector(Value(title), config=search.CONFIG, weight="A")
-            + SearchVector(Value(body), config=search.CONFIG, weight="B")
+            + SearchVector(Value(body), config=search.CONFIG, weight="B"),
+            title_search_vector=SearchVector(Value(title), config=search.CONFIG),
         )
 
     @property

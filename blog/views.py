@@ -162,12 +162,18 @@ def post_search(request):
         .strip()[: search.MAX_QUERY_CHARS]
     )
     terms = search.query_terms(query)
-    results = Post.objects.published().search(query).for_list(with_text=True)
-    paginator = Paginator(results, settings.POSTS_PER_PAGE)
+    # One query finds and ranks the (bounded) candidates; the count and the page
+    # come from its ids instead of finding them all again.
+    results = Post.objects.published().search_candidates(query)
+    candidates = list(results.values_list("pk", "is_match"))
+    ranked = [pk for pk, is_match in candidates if is_match]
+    paginator = Paginator(ranked, settings.POSTS_PER_PAGE)
     try:
         page = paginator.page(request.GET.get("page", 1))
     except InvalidPage as error:
         raise Http404(str(error)) from error
+    posts = Post.objects.for_list(with_text=True).in_bulk(page.object_list)
+    page.object_list = [posts[pk] for pk in page.object_list if pk in posts]
     for post in page.object_list:
         post.snippet = search.snippet(post.body_text, terms)
     context = {
@@ -176,7 +182,7 @@ def post_search(request):
         "page_obj": page,
         "paginator": paginator,
         "is_paginated": paginator.num_pages > 1,
-        "is_capped": paginator.count >= search.SEARCH_CANDIDATES,
+        "is_capped": len(candidates) >= search.SEARCH_CANDIDATES,
         "posts": page.object_list,
     }
     return render(request, "blog/search.html", context)

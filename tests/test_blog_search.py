@@ -146,18 +146,23 @@ def test_undecodable_query_bytes_answer_normally(client, raw):
     assert response.status_code == 200
 
 
-def test_search_query_count(client, django_assert_num_queries):
-    PostFactory.create_batch(12, body="gradient descent")
-    # content token, count, results with authors, tags of those results
+@pytest.mark.parametrize("matching", [12, 40])
+@pytest.mark.parametrize("query", ["gradient", "梯度下降 gradient"])
+def test_search_query_count_does_not_grow_with_matches(
+    client, django_assert_num_queries, matching, query
+):
+    PostFactory.create_batch(matching, title="梯度下降", body="gradient descent")
+    # content token, ranked candidate ids, the page's posts with authors, their tags
     with django_assert_num_queries(4):
-        do_search(client, "gradient")
+        response = do_search(client, query)
+    assert len(response.context["posts"]) == 10
 
 
 def test_rebuild_search_index_command(client):
     from django.core.management import call_command
 
     post = PostFactory(body="vector database")
-    Post.objects.filter(pk=post.pk).update(search_vector=None)
+    Post.objects.filter(pk=post.pk).update(search_vector=None, title_search_vector=None)
     assert titles(do_search(client, "vector")) == []
     call_command("rebuild_search_index", stdout=io.StringIO())
     assert titles(do_search(client, "vector")) == [post.title]
@@ -169,3 +174,67 @@ def test_common_words_rank_only_the_newest_matches(client, monkeypatch):
     response = do_search(client, "transformer")
     assert response.context["paginator"].count == 5
     assert "the newest matches" in response.content.decode()
+
+
+def test_old_post_with_query_in_title_ranks_above_newer_body_matches(
+    client, monkeypatch
+):
+    monkeypatch.setattr(search, "SEARCH_CANDIDATES", 5)
+    PostFactory(title="Transformer internals", body="Old but on topic.")
+    PostFactory.create_batch(8, body="A transformer is mentioned here.")
+    response = do_search(client, "transformer")
+    assert titles(response)[0] == "Transformer internals"
+    # The five newest body matches plus the older title match; more exist.
+    assert response.context["paginator"].count == 6
+    assert response.context["is_capped"]
+
+
+def test_old_chinese_title_match_is_found_beyond_the_newest_matches(
+    client, monkeypatch
+):
+    monkeypatch.setattr(search, "SEARCH_CANDIDATES", 3)
+    PostFactory(title="深入理解注意力机制", body="旧文章。")
+    PostFactory.create_batch(5, body="这里提到了注意力。")
+    assert titles(do_search(client, "注意力"))[0] == "深入理解注意力机制"
+
+
+def test_chinese_word_needs_its_characters_adjacent(client):
+    # 幻觉, 觉问 and 问题 all occur, but never as 幻觉问题.
+    PostFactory(title="Scattered", body="幻觉很常见。知觉问卷。问题很多。")
+    PostFactory(title="Phrase", body=LONG_CHINESE)
+    assert titles(do_search(client, "幻觉问题")) == ["Phrase"]
+    assert list(
+        Post.objects.published().search("幻觉问题").values_list("title", flat=True)
+    ) == ["Phrase"]
+    assert titles(do_search(client, "幻觉")) == ["Phrase", "Scattered"]
+
+
+def test_capped_note_counts_candidates_that_were_not_exact(client, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_CANDIDATES", 2)
+    PostFactory(title="Phrase", body=LONG_CHINESE)
+    PostFactory.create_batch(2, body="幻觉很常见。知觉问卷。问题很多。")
+    response = do_search(client, "幻觉问题")
+    # The two newest candidates only look like matches: the answer is not
+    # "no posts match" but "narrow the search".
+    assert titles(response) == []
+    assert response.context["is_capped"]
+
+
+def test_fewer_matches_than_the_limit_are_all_found_and_not_capped(client):
+    PostFactory(title="Transformer internals", body="On topic.")
+    PostFactory.create_batch(3, body="A transformer is mentioned here.")
+    response = do_search(client, "transformer")
+    assert response.context["paginator"].count == 4
+    assert not response.context["is_capped"]
+    assert "the newest matches" not in response.content.decode()
+
+
+def test_search_candidates_filter_on_the_title_vector_with_gin_index():
+    fields = {field.name for field in Post._meta.get_fields()}
+    assert "title_search_vector" in fields
+    post = PostFactory(title="混合精度训练 mixed precision")
+    stored = Post.objects.filter(pk=post.pk).values_list(
+        "title_search_vector", flat=True
+    )[0]
+    assert "'混合'" in stored
+    assert "'precis'" in stored
