@@ -57,7 +57,7 @@ ALTER TABLE blog_post_tags DROP COLUMN published_at;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("blog", "0003_content_version"),
+        ("blog", "0004_title_search_vector"),
     ]
 
     operations = [
