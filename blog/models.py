@@ -201,7 +201,11 @@ class Post(models.Model):
         ),
     )
     tags = models.ManyToManyField(
-        Tag, blank=True, related_name="posts", verbose_name=_("tags")
+        Tag,
+        blank=True,
+        related_name="posts",
+        through="PostTag",
+        verbose_name=_("tags"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -302,6 +306,30 @@ class Post(models.Model):
     def first_image_url(self) -> str:
         match = _FIRST_IMAGE.search(self.body_html)
         return unescape(match.group(1)) if match else ""
+
+
+class PostTag(models.Model):
+    """A post's tag. `published_at` is the post's publication time while the post is
+    published and NULL otherwise; database triggers keep it (migration 0005), so the
+    newest posts of a tag are one index range, however many posts the tag has."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    published_at = models.DateTimeField(null=True, editable=False)
+
+    class Meta:
+        db_table = "blog_post_tags"
+        unique_together = [("post", "tag")]
+        indexes = [
+            models.Index(
+                fields=["tag", "-published_at", "-post"],
+                condition=Q(published_at__isnull=False),
+                name="post_tag_newest_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}:{self.tag_id}"
 
 
 class SlugRedirect(models.Model):

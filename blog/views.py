@@ -1,5 +1,3 @@
-from collections import Counter
-
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Q
@@ -7,11 +5,12 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, MonthArchiveView, YearArchiveView
 
 from . import search
-from .models import Post, SlugRedirect, Tag
+from .models import Post, PostTag, SlugRedirect, Tag
 from .pagination import ReaderPaginationMixin
 
 RELATED_POSTS = 5
@@ -22,25 +21,27 @@ RELATED_CANDIDATES_PER_TAG = 100
 
 def related_posts(post: Post) -> list[Post]:
     """Up to five published posts sharing tags with `post`: most shared tags first,
-    then newest. One query: a UNION ALL of each tag's newest posts."""
+    then newest. One query; each tag's newest posts are an index range of PostTag."""
     tag_ids = [tag.pk for tag in post.tags.all()][:10]
     if not tag_ids:
         return []
+    now = timezone.now()
     per_tag = [
-        Post.objects.published()
-        .filter(tags=tag_id)
-        .exclude(pk=post.pk)
-        .order_by("-published_at", "-id")
-        .values_list("pk", "title", "slug", "published_at")[:RELATED_CANDIDATES_PER_TAG]
+        PostTag.objects.filter(tag=tag_id, published_at__lte=now)
+        .exclude(post=post.pk)
+        .order_by("-published_at", "-post")
+        .values("post")[:RELATED_CANDIDATES_PER_TAG]
         for tag_id in tag_ids
     ]
-    rows = per_tag[0].union(*per_tag[1:], all=True) if len(per_tag) > 1 else per_tag[0]
-    shared = Counter(rows)
-    ranked = sorted(shared, key=lambda row: (shared[row], row[3], row[0]), reverse=True)
-    return [
-        Post(pk=pk, title=title, slug=slug, published_at=published_at)
-        for pk, title, slug, published_at in ranked[:RELATED_POSTS]
-    ]
+    candidates = (
+        per_tag[0].union(*per_tag[1:], all=True) if len(per_tag) > 1 else per_tag[0]
+    )
+    return list(
+        Post.objects.filter(pk__in=candidates)
+        .annotate(shared=Count("tags", filter=Q(tags__in=tag_ids)))
+        .order_by("-shared", "-published_at", "-id")
+        .only("title", "slug", "published_at")[:RELATED_POSTS]
+    )
 
 
 class PostListView(ReaderPaginationMixin, ListView):

@@ -87,8 +87,25 @@ def test_related_posts_ranked_by_shared_tags_then_recency(
     one_old = PostFactory(title="One old", tags=[a], published_at=at(2023, 1))
     PostFactory(title="Nothing shared")
     PostFactory(title="Hidden", tags=[a, b, c], status=Post.Status.DRAFT)
+    PostFactory(
+        title="Scheduled",
+        tags=[a, b, c],
+        published_at=timezone.now() + timedelta(days=1),
+    )
     response = client.get(post.get_absolute_url())
     assert response.context["related_posts"] == [two_shared, one_recent, one_old]
+
+
+def test_related_posts_follow_publishing_and_unpublishing(client):
+    tag = TagFactory()
+    post = PostFactory(tags=[tag])
+    draft = PostFactory(title="Later", tags=[tag], status=Post.Status.DRAFT)
+    assert client.get(post.get_absolute_url()).context["related_posts"] == []
+    draft.status = Post.Status.PUBLISHED
+    draft.save()
+    assert client.get(post.get_absolute_url()).context["related_posts"] == [draft]
+    Post.objects.filter(pk=draft.pk).update(status=Post.Status.DRAFT)
+    assert client.get(post.get_absolute_url()).context["related_posts"] == []
 
 
 def test_article_metadata(client, settings):

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from blog.models import Post, Tag
+from blog.models import Post, PostTag, Tag
 from tests.factories import PostFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +91,26 @@ def test_tagged_and_by_author():
     PostFactory()
     assert list(Post.objects.tagged(tag)) == [post]
     assert list(Post.objects.by_author(post.author)) == [post]
+
+
+def tag_times(post):
+    return set(PostTag.objects.filter(post=post).values_list("published_at", flat=True))
+
+
+def test_post_tags_carry_the_publication_time_only_while_published():
+    tags = TagFactory.create_batch(2)
+    post = PostFactory(tags=tags)
+    assert tag_times(post) == {post.published_at}
+    later = post.published_at + timedelta(days=3)
+    Post.objects.filter(pk=post.pk).update(published_at=later)
+    assert tag_times(post) == {later}
+    post.refresh_from_db()
+    post.status = Post.Status.DRAFT
+    post.save()
+    assert tag_times(post) == {None}
+    post.tags.add(TagFactory())
+    assert tag_times(post) == {None}
+    post.status = Post.Status.PUBLISHED
+    post.save()
+    assert tag_times(post) == {post.published_at}
+    assert PostTag.objects.filter(post=post).count() == 3
