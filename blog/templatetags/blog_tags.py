@@ -50,7 +50,9 @@ def json_ld(data: dict) -> str:
 
 @register.simple_tag
 def post_json_ld(post) -> str:
-    author_url = settings.SITE_URL + post.author.get_absolute_url()
+    author = post.author
+    author_url = slug_url("accounts:author_detail", "username", author.username)
+    url = settings.SITE_URL + slug_url("blog:post_detail", "slug", post.slug)
     data = {
         "@context": "https://schema.org",
         "@type": "BlogPosting",
@@ -58,11 +60,15 @@ def post_json_ld(post) -> str:
         "description": post.excerpt,
         "datePublished": post.published_at.isoformat(),
         "dateModified": max(post.updated_at, post.published_at).isoformat(),
-        "author": {"@type": "Person", "name": post.author.name, "url": author_url},
+        "author": {
+            "@type": "Person",
+            "name": author.name,
+            "url": settings.SITE_URL + author_url,
+        },
         "keywords": ", ".join(tag.name for tag in post.tags.all()),
         "inLanguage": post.lang,
-        "mainEntityOfPage": settings.SITE_URL + post.get_absolute_url(),
-        "url": settings.SITE_URL + post.get_absolute_url(),
+        "mainEntityOfPage": url,
+        "url": url,
     }
     if post.first_image_url:
         data["image"] = absolute(post.first_image_url)
@@ -75,7 +81,7 @@ def post_json_ld(post) -> str:
 # calls; used directly it skips the lazy-string wrapper, which was half the cost.
 @register.simple_tag
 def post_entry(post) -> str:
-    url = slug_url("blog:post_detail", "slug", post.slug)
+    url = post_url(post)
     return mark_safe(
         f'<article class="entry" lang="{escape(post.lang)}">\n'
         f'  <h2 class="entry-title"><a href="{escape(url)}">{escape(post.title)}</a>'
@@ -87,9 +93,20 @@ def post_entry(post) -> str:
 
 
 @register.simple_tag
-def post_meta(post, show_author: bool = False) -> str:
+def post_url(post) -> str:
+    return slug_url("blog:post_detail", "slug", post.slug)
+
+
+@register.simple_tag
+def post_time(post) -> str:
+    """<time> with the publication date, as |date:'c' and |date:"Y-m-d" give it."""
     published = template_localtime(post.published_at)
     date = f"{published.year:04d}-{published.month:02d}-{published.day:02d}"
+    return mark_safe(f'<time datetime="{published.isoformat()}">{date}</time>')
+
+
+@register.simple_tag
+def post_meta(post, show_author: bool = False) -> str:
     author = ""
     if show_author:
         url = slug_url("accounts:author_detail", "username", post.author.username)
@@ -110,7 +127,7 @@ def post_meta(post, show_author: bool = False) -> str:
         links = f'<span class="post-tags">{links}</span>'
     return mark_safe(
         '<p class="post-meta">\n'
-        f'  <time datetime="{published.isoformat()}">{date}</time>\n'
+        f"  {post_time(post)}\n"
         f"  {author}\n"
         f'  <span class="post-meta__reading">· {reading}</span>\n'
         f"  {links}\n"
