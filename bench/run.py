@@ -978,6 +978,7 @@ class Bench:
                 started = time.perf_counter()
                 run(query, terms)
                 samples.append((time.perf_counter() - started) * 1000)
+            gin_only = self.gin_only_timings(run, query, terms)
             with CaptureQueriesContext(connection) as captured:
                 run(query, terms)
             plans = []
@@ -1008,13 +1009,15 @@ class Bench:
                 ),
                 "gin_indexes": gin_indexes,
                 "uses_gin_index": bool(gin_indexes),
+                "gin_only": gin_only,
                 "queries": [summarize_plan(p["sql"], p["plan"]) for p in plans],
             }
             log(
                 f"  {label:<18} {query!r:<28} {count:>7,} matches  "
                 f"p50 {entry['p50_ms']:7.1f} ms  p95 {entry['p95_ms']:7.1f} ms  "
                 f"({entry['runs']} runs; GIN "
-                f"{', '.join(entry['gin_indexes']) or 'NOT used'})"
+                f"{', '.join(entry['gin_indexes']) or 'NOT used'}; GIN-only plan "
+                f"p50 {gin_only['p50_ms']:.1f} ms)"
             )
             for p in plans:
                 summary = summarize_plan(p["sql"], p["plan"])
@@ -1030,6 +1033,28 @@ class Bench:
                             print("        " + line.strip())
             timings.append(entry)
         return timings
+
+    def gin_only_timings(self, run, query: str, terms: list[str]) -> dict:
+        """The same search with plain index scans and sequential scans switched
+        off, so candidates can only come from the GIN indexes (bitmap scans): what
+        the planner's own choice is compared with."""
+        from django.db import connection, transaction
+
+        def forced():
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_indexscan = off")
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                return run(query, terms)
+
+        forced()
+        samples = []
+        deadline = time.monotonic() + self.search_budget
+        while len(samples) < SEARCH_RUNS and time.monotonic() < deadline:
+            started = time.perf_counter()
+            forced()
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        return {"runs": len(samples), "p50_ms": round(statistics.median(samples), 2)}
 
     def reader_plans(self, scenarios: list[Scenario]) -> list[dict]:
         """EXPLAIN ANALYZE every query each reader page runs (page cache off)."""
@@ -1388,6 +1413,14 @@ def evaluate(results: dict) -> list[dict]:
                 "yes",
                 None,
             )
+        gin_only = entry.get("gin_only")
+        if gin_only:
+            add(
+                f"{large}: {entry['label']} planner's plan vs GIN-only plan, p50",
+                f"{entry['p50_ms']:.1f} / {gin_only['p50_ms']:.1f} ms",
+                "planner's ≤ GIN-only × 1.1",
+                entry["p50_ms"] <= gin_only["p50_ms"] * 1.1,
+            )
     return targets
 
 
@@ -1481,8 +1514,9 @@ def markdown_report(results: dict) -> str:
                 "",
                 "Search, timed in-process (count + first page + snippets, as the view):",
                 "",
-                "| Query | Matches | p50 ms | p95 ms | Runs | GIN | Queries (ms, access) |",
-                "|---|---:|---:|---:|---:|---|---|",
+                "| Query | Matches | p50 ms | p95 ms | Runs | GIN | GIN-only plan p50 ms "
+                "| Queries (ms, access) |",
+                "|---|---:|---:|---:|---:|---|---:|---|",
             ]
             for s in phase["search"]:
                 qs = "; ".join(
@@ -1492,7 +1526,8 @@ def markdown_report(results: dict) -> str:
                 lines.append(
                     f"| {s['label']}: `{s['query']}` | {s['matches']:,} | "
                     f"{s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['runs']} | "
-                    f"{'yes' if s['uses_gin_index'] else 'no'} | {qs} |"
+                    f"{'yes' if s['uses_gin_index'] else 'no'} | "
+                    f"{s['gin_only']['p50_ms']:.1f} | {qs} |"
                 )
         if phase.get("plans"):
             lines += [
