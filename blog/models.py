@@ -142,12 +142,12 @@ class PostQuerySet(models.QuerySet):
         )
 
     def for_list(self, *, with_text: bool = False) -> "PostQuerySet":
-        """Columns and relations a post list shows, without the (large) bodies;
-        search results keep the plain text their snippets are cut from."""
+        """Columns and tags a post list shows (lists show no author), without the
+        large bodies; search results keep the text their snippets are cut from."""
         deferred = ["body", "body_html", "toc", *SEARCH_FIELDS]
         if not with_text:
             deferred.append("body_text")
-        return self.select_related("author").prefetch_related("tags").defer(*deferred)
+        return self.prefetch_related("tags").defer(*deferred)
 
 
 class Post(models.Model):
