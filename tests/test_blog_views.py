@@ -162,9 +162,19 @@ def test_tag_page_query_count(client, django_assert_num_queries):
 def test_article_query_count(client, django_assert_num_queries):
     post = PostFactory(tags=TagFactory.create_batch(4))
     PostFactory.create_batch(3)
-    # content token, post with author, its tags, previous, next, related posts
-    with django_assert_num_queries(6):
+    # content token, post with author, its tags, previous and next, related posts
+    with django_assert_num_queries(5):
         client.get(post.get_absolute_url())
+
+
+def test_previous_and_next_break_ties_on_id(client):
+    at = timezone.now() - timedelta(days=1)
+    first, second, third = (PostFactory(published_at=at) for _ in range(3))
+    PostFactory(title="Draft", status=Post.Status.DRAFT, published_at=at)
+    context = client.get(second.get_absolute_url()).context
+    assert (context["previous_post"], context["next_post"]) == (first, third)
+    context = client.get(first.get_absolute_url()).context
+    assert (context["previous_post"], context["next_post"]) == (None, second)
 
 
 def test_404_page_is_styled(client):
