@@ -357,7 +357,9 @@ class FastPath:
         memoized = memo.peek()
         if memoized is None:
             return None
-        request = WSGIRequest(environ)
+        # A copy: WSGIRequest writes the decoded path back into the environ it gets,
+        # and Django must still find the raw one if the request goes on to it.
+        request = WSGIRequest(environ.copy())
         if not is_cacheable_request(request):
             return None
         token, last_modified = memoized

@@ -68,12 +68,17 @@ def neighbours(post: Post) -> tuple[Post | None, Post | None]:
     """The published posts just before and just after `post`, in one query."""
     published = Post.objects.published().only("title", "slug", "published_at")
     at, pk = post.published_at, post.pk
-    older = published.filter(
-        Q(published_at__lt=at) | Q(published_at=at, id__lt=pk)
-    ).order_by("-published_at", "-id")[:1]
-    newer = published.filter(
-        Q(published_at__gt=at) | Q(published_at=at, id__gt=pk)
-    ).order_by("published_at", "id")[:1]
+    # The plain range first, so the walk starts at `at` in the index, not at the end.
+    older = (
+        published.filter(published_at__lte=at)
+        .exclude(published_at=at, id__gte=pk)
+        .order_by("-published_at", "-id")[:1]
+    )
+    newer = (
+        published.filter(published_at__gte=at)
+        .exclude(published_at=at, id__lte=pk)
+        .order_by("published_at", "id")[:1]
+    )
     rows = list(older.union(newer, all=True))
     previous = next((r for r in rows if (r.published_at, r.pk) < (at, pk)), None)
     following = next((r for r in rows if (r.published_at, r.pk) > (at, pk)), None)
