@@ -15,10 +15,10 @@
 4. wrk, 32 connections and 2 threads, 10 s a scenario (--quick: 3 s), with
    bench/wrk_report.lua printing percentiles and errors as JSON; the server's CPU
    time per request from /proc, and each worker's peak RSS.
-5. The ceiling: the home page's HTML served as a static file by nginx on this machine,
-   benchmarked the same way; every figure is also given as a fraction of it. The
-   floor: gunicorn with the same config serving those bytes without Django
-   (bench/wsgi_floor.py). The shipped deploy/nginx site (micro-cache on) in front of
+5. The ceiling: the home page's HTML (and, for the article rows, the article's HTML)
+   served as a static file by nginx on this machine, benchmarked the same way; every
+   figure is also given as a fraction of it. The floor: gunicorn with the same config
+   serving those bytes without Django (bench/wsgi_floor.py). The shipped deploy/nginx site (micro-cache on) in front of
    gunicorn, too.
 6. Search at the large size timed directly (count + first page, 50 runs a query),
    and EXPLAIN (ANALYZE, BUFFERS) of every query the reader pages run.
@@ -814,8 +814,8 @@ class Bench:
         )
         return result
 
-    def ceiling(self, html: bytes) -> dict:
-        nginx = Nginx(self, f"ceiling-{self.phase_name}")
+    def ceiling(self, html: bytes, page: str = "home") -> dict:
+        nginx = Nginx(self, f"ceiling-{self.phase_name}-{page}")
         www = nginx.work / "www"
         www.mkdir()
         (www / "index.html").write_bytes(html)
@@ -851,7 +851,7 @@ class Bench:
             "cpu_ms_per_request": round(cpu, 4),
         }
         log(
-            f"  ceiling: static nginx, {len(html):,} bytes of home page HTML: "
+            f"  ceiling: static nginx, {len(html):,} bytes of {page} page HTML: "
             f"{result['rps']:,.0f} rps, p50 {result['p50_ms']:.2f} ms, "
             f"p99 {result['p99_ms']:.2f} ms"
         )
@@ -1126,12 +1126,16 @@ class Bench:
         runs = self.phase["runs"] = []
         rss: dict[str, int] = {}
         log(f"== {name}: cold (PAGE_CACHE_ENABLED=false)")
+        article = next(s for s in scenarios if s.key == "article")
         with Gunicorn(self, page_cache=False) as server:
             home_html = fetch(server.port, "/")[2]
+            article_html = fetch(server.port, article.path)[2]
             for scenario in scenarios:
                 runs.append(self.measure(server, scenario, "cold"))
         rss["cold"] = max(server.peak_rss_kb.values(), default=0)
         self.phase["ceiling"] = self.ceiling(home_html)
+        # "The same bytes": an article is several times the home page's size.
+        self.phase["article_ceiling"] = self.ceiling(article_html, "article")
         if name == "small":
             self.phase["floor"] = self.floor(home_html)
         log(f"== {name}: page cache on: warm, then revalidated (If-None-Match)")
@@ -1154,8 +1158,9 @@ class Bench:
         self.phase["peak_rss_mb_by_mode"] = {
             k: round(v / 1024, 1) for k, v in rss.items()
         }
-        ceiling = self.phase["ceiling"]["rps"]
         for run in [*runs, *self.phase["shipped_nginx"]]:
+            key = "article_ceiling" if run["page"] == "article" else "ceiling"
+            ceiling = self.phase[key]["rps"]
             run["ceiling_share"] = run["rps"] / ceiling if ceiling else 0
         log(f"  peak RSS per worker: {self.phase['peak_rss_mb_per_worker']} MB")
 
@@ -1453,7 +1458,8 @@ def markdown_report(results: dict) -> str:
         "revalidated = If-None-Match with the page's ETag (304). CPU = user+system time "
         "of the gunicorn master and workers per request; DB CPU = the PostgreSQL "
         "backends' time per request. Share = requests/s as a fraction of static nginx "
-        "serving the same home page HTML.",
+        "serving the same bytes: the home page's HTML, or the article's for the "
+        "article rows.",
     ]
     if results["quick"]:
         lines += [
@@ -1473,6 +1479,7 @@ def markdown_report(results: dict) -> str:
     for name, phase in results["phases"].items():
         size = settings["small_posts"] if name == "small" else settings["large_posts"]
         ceiling = phase.get("ceiling", {})
+        article_ceiling = phase.get("article_ceiling", {})
         lines += [
             "",
             f"## {size:,} posts ({phase.get('published', 0):,} published)",
@@ -1488,7 +1495,10 @@ def markdown_report(results: dict) -> str:
             )
             + f"Ceiling: static nginx, {ceiling.get('bytes', 0):,} bytes: "
             f"**{ceiling.get('rps', 0):,.0f} rps**, p50 {ceiling.get('p50_ms', 0):.2f} ms, "
-            f"p99 {ceiling.get('p99_ms', 0):.2f} ms. Peak RSS per worker: "
+            f"p99 {ceiling.get('p99_ms', 0):.2f} ms; for the article, "
+            f"{article_ceiling.get('bytes', 0):,} bytes: "
+            f"**{article_ceiling.get('rps', 0):,.0f} rps** (article rows are shares of "
+            "this one). Peak RSS per worker: "
             f"{phase.get('peak_rss_mb_per_worker', '?')} MB. Seeding: "
             + ", ".join(
                 f"{k} {v:.1f} s"
