@@ -502,13 +502,16 @@ class Check:
             if path.name == "localenv.py":  # the dev wrapper, not the app
                 continue
             text = path.read_text()
+            # The process environment only: a WSGI `environ` is a request.
             read_by_app |= set(
                 re.findall(
-                    r"\b(?:environ\.get|getenv|env_\w+)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']",
+                    r"\b(?:os\.environ\.get|getenv|env_\w+)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']",
                     text,
                 )
             )
-            read_by_app |= set(re.findall(r"environ\[\s*[\"']([A-Z][A-Z0-9_]+)", text))
+            read_by_app |= set(
+                re.findall(r"os\.environ\[\s*[\"']([A-Z][A-Z0-9_]+)", text)
+            )
         read_by_compose = set()
         for path in [ROOT / "docker-compose.yml", *ROOT.glob("deploy/compose*.yml")]:
             read_by_compose |= set(
