@@ -1,9 +1,9 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from blog import markdown
+from blog.slug_urls import slug_url
 
 
 class User(AbstractUser):
@@ -25,7 +25,7 @@ class User(AbstractUser):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("accounts:author_detail", kwargs={"username": self.username})
+        return slug_url("accounts:author_detail", "username", self.username)
 
     @property
     def name(self) -> str:

@@ -15,7 +15,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.text import slugify
@@ -24,6 +23,7 @@ from markdownx.models import MarkdownxField
 from simple_history.models import HistoricalRecords
 
 from . import markdown, search
+from .slug_urls import slug_url
 
 _FIRST_IMAGE = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
 
@@ -58,7 +58,7 @@ class Tag(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("blog:tag_detail", kwargs={"slug": self.slug})
+        return slug_url("blog:tag_detail", "slug", self.slug)
 
 
 # Computed from the body on save (Post.render).
@@ -264,7 +264,7 @@ class Post(models.Model):
                 )
 
     def get_absolute_url(self) -> str:
-        return reverse("blog:post_detail", kwargs={"slug": self.slug})
+        return slug_url("blog:post_detail", "slug", self.slug)
 
     def render(self) -> None:
         rendered = markdown.render(self.body)
@@ -351,7 +351,7 @@ class SlugRedirect(models.Model):
         return f"{self.old_slug} → {self.post.slug}"
 
     def get_absolute_url(self) -> str:
-        return reverse("blog:post_detail", kwargs={"slug": self.old_slug})
+        return slug_url("blog:post_detail", "slug", self.old_slug)
 
 
 class ContentVersion(models.Model):

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 
-from blog.templatetags.blog_tags import slug_url
+from blog.slug_urls import slug_url
 
 CASES = [
     ("blog:post_detail", "slug", "flash-attention"),
