@@ -23,7 +23,7 @@ def absolute_html(html: str) -> str:
 
 
 def feed_posts():
-    return Post.objects.published().select_related("author").prefetch_related("tags")
+    return Post.objects.published().select_related("author").with_tags()
 
 
 class LatestPostsFeed(Feed):
@@ -64,7 +64,7 @@ class LatestPostsFeed(Feed):
         return max(post.updated_at, post.published_at)
 
     def item_categories(self, post):
-        return [tag.name for tag in post.tags.all()]
+        return [tag.name for tag in post.tag_list]
 
 
 class LatestPostsAtomFeed(LatestPostsFeed):

@@ -51,7 +51,7 @@ def related_posts(post: Post) -> list[Post]:
     """Up to five published posts sharing tags with `post`: most shared tags first,
     then newest. One query; each tag's newest posts are one index range of PostTag
     (its published_at is NULL unless the post is published)."""
-    tag_ids = [tag.pk for tag in post.tags.all()][:10]
+    tag_ids = [tag.pk for tag in post.tag_list][:10]
     if not tag_ids:
         return []
     params = {
@@ -101,7 +101,7 @@ class PostDetailView(DetailView):
     def get_queryset(self):
         user = self.request.user
         posts = Post.objects.all() if user.is_staff else Post.objects.published()
-        return posts.select_related("author").prefetch_related("tags")
+        return posts.select_related("author").with_tags()
 
     def get(self, request, *args, **kwargs):
         try:

@@ -114,3 +114,24 @@ def test_post_tags_carry_the_publication_time_only_while_published():
     post.save()
     assert tag_times(post) == {post.published_at}
     assert PostTag.objects.filter(post=post).count() == 3
+
+
+def test_tag_list_loaded_with_the_post_equals_the_relation(django_assert_num_queries):
+    post = PostFactory(
+        tags=[Tag.objects.create(name=n) for n in ("zeta", "Alpha", "模型")]
+    )
+    bare = PostFactory(tags=[])
+    loaded = {
+        p.pk: p for p in Post.objects.with_tags().filter(pk__in=[post.pk, bare.pk])
+    }
+    with django_assert_num_queries(0):
+        tags = loaded[post.pk].tag_list
+        assert loaded[bare.pk].tag_list == []
+    assert [(t.pk, t.name, t.slug) for t in tags] == [
+        (t.pk, t.name, t.slug) for t in post.tags.all()
+    ]
+    assert [t.get_absolute_url() for t in tags] == [
+        t.get_absolute_url() for t in post.tags.all()
+    ]
+    # Without with_tags(), the property asks the database itself.
+    assert Post.objects.get(pk=post.pk).tag_list == list(post.tags.all())

@@ -56,7 +56,7 @@ def post_json_ld(post) -> str:
             "name": author.name,
             "url": settings.SITE_URL + author.get_absolute_url(),
         },
-        "keywords": ", ".join(tag.name for tag in post.tags.all()),
+        "keywords": ", ".join(tag.name for tag in post.tag_list),
         "inLanguage": post.lang,
         "mainEntityOfPage": url,
         "url": url,
@@ -107,7 +107,7 @@ def post_meta(post, show_author: bool = False) -> str:
     links = "".join(
         f'<a class="tag" href="{escape(tag.get_absolute_url())}"'
         f' rel="tag">{escape(tag.name)}</a>'
-        for tag in post.tags.all()
+        for tag in post.tag_list
     )
     if links:
         links = f'<span class="post-tags">{links}</span>'
