@@ -8,7 +8,8 @@ Last-Modified date and the cache key all derive from that token, so:
 - a revalidation costs that query and answers 304 before any view runs;
 - a cached page is looked up before sessions, auth and the view machinery run, and
   while a process trusts its memoized token (PAGE_CACHE_TOKEN_TTL), hits and 304s
-  are answered by FastPath, a WSGI wrapper, before Django handles the request at all;
+  are answered by FastPath, a WSGI wrapper, before Django handles the request at all,
+  from this process's own copy of the answer once it has served it;
 - invalidation is exact and needs no deletes: a new token simply misses the old
   entries, which expire on their own. This holds across replicas sharing Redis.
 
@@ -22,11 +23,13 @@ import time
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.client import responses
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
@@ -191,12 +194,16 @@ def etag_of(key: str) -> str:
     return '"' + key.rsplit(":", 1)[1][:32] + '"'
 
 
-def is_not_modified(request, etag: str, last_modified: datetime) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
+def is_not_modified(
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    etag: str,
+    last_modified: datetime,
+) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it."""
     if if_none_match is not None:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         return etag in tags or "*" in tags
-    if_modified_since = request.headers.get("If-Modified-Since")
     if if_modified_since:
         try:
             since = parsedate_to_datetime(if_modified_since)
@@ -265,7 +272,12 @@ class PageCacheMiddleware:
 
         key = page_key(request, token, language)
         etag = etag_of(key)
-        if is_not_modified(request, etag, last_modified):
+        if is_not_modified(
+            request.headers.get("If-None-Match"),
+            request.headers.get("If-Modified-Since"),
+            etag,
+            last_modified,
+        ):
             response = HttpResponseNotModified()
             self._stamp(response, etag, last_modified)
             return response
@@ -326,6 +338,79 @@ class PageCacheMiddleware:
             degraded.warn("page cache write", error)
 
 
+class Answer(NamedTuple):
+    """What FastPath answers a request with under one token."""
+
+    path: str  # for the request log
+    etag: str
+    last_modified: datetime
+    not_modified: list[tuple[str, str]]  # the headers of a 304
+    status: str
+    headers: list[tuple[str, str]]
+    content: bytes | None
+
+
+def decisive_fields() -> tuple[str, ...]:
+    """The request fields that decide an Answer: what is_cacheable_request,
+    request_language and page_key read. If-None-Match and If-Modified-Since are
+    checked on every request."""
+    fields = DECISIVE_FIELDS
+    if settings.SECURE_PROXY_SSL_HEADER:
+        fields += (settings.SECURE_PROXY_SSL_HEADER[0],)
+    return fields
+
+
+DECISIVE_FIELDS = (
+    "wsgi.url_scheme",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "HTTP_HOST",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_COOKIE",
+    "HTTP_ACCEPT_LANGUAGE",
+)
+
+
+class _HotAnswers:
+    """This process's answers for the current token, keyed on the decisive fields,
+    so a repeated hit skips parsing the request, hashing its key and unpickling the
+    page. Entries are copies of shared-cache entries for the same token, so they are
+    exactly as fresh; a new token (or any settings change, in tests) empties it."""
+
+    max_bytes = 16 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.token: str | None = None
+        self.answers: dict[tuple, Answer] = {}
+        self.size = 0
+
+    def get(self, token: str, fields: tuple) -> Answer | None:
+        return self.answers.get(fields) if token == self.token else None
+
+    def put(self, token: str, fields: tuple, answer: Answer) -> None:
+        size = len(answer.content) + 1024
+        if token != self.token or self.size + size > self.max_bytes:
+            self.answers, self.size = {}, 0
+            self.token = token
+        self.answers[fields] = answer
+        self.size += size
+
+
+hot = _HotAnswers()
+
+
+@receiver(setting_changed)
+def forget_answers(**kwargs) -> None:
+    hot.clear()
+
+
 class FastPath:
     """WSGI wrapper that answers cache hits and 304s before Django handles the
     request (no signals, middleware, URL resolving or response objects): the bulk of
@@ -338,25 +423,41 @@ class FastPath:
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
-        answer = self._answer(environ) if settings.PAGE_CACHE_ENABLED else None
-        if answer is None:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD") or not settings.PAGE_CACHE_ENABLED:
             return self.application(environ, start_response)
-        request, status, headers, content = answer
-        rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
-        headers.append(("X-Request-ID", rid))
-        start_response(status, headers)
-        log_request(
-            rid, request.method, request.path, int(status[:3]), started, len(content)
-        )
-        return [b"" if request.method == "HEAD" else content]
-
-    @staticmethod
-    def _answer(environ):
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            return None
         memoized = memo.peek()
         if memoized is None:
-            return None
+            return self.application(environ, start_response)
+        token = memoized[0]
+        fields = tuple(map(environ.get, decisive_fields()))
+        answer = hot.get(token, fields)
+        if answer is None:
+            answer = self._resolve(environ, memoized)
+            if answer is None:
+                return self.application(environ, start_response)
+            if answer.content is not None:
+                hot.put(token, fields, answer)
+        if is_not_modified(
+            environ.get("HTTP_IF_NONE_MATCH"),
+            environ.get("HTTP_IF_MODIFIED_SINCE"),
+            answer.etag,
+            answer.last_modified,
+        ):
+            status, headers, content = "304 Not Modified", answer.not_modified, b""
+        elif answer.content is None:
+            return self.application(environ, start_response)
+        else:
+            status, headers, content = answer.status, answer.headers, answer.content
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        start_response(status, [*headers, ("X-Request-ID", rid)])
+        log_request(rid, method, answer.path, int(status[:3]), started, len(content))
+        return [b"" if method == "HEAD" else content]
+
+    @staticmethod
+    def _resolve(environ, memoized: tuple[str, datetime]) -> Answer | None:
+        """The Answer for this request, the slow way; its content is None when the
+        shared cache does not hold the page (only a 304 can be answered then)."""
         # A copy: WSGIRequest writes the decoded path back into the environ it gets,
         # and Django must still find the raw one if the request goes on to it.
         request = WSGIRequest(environ.copy())
@@ -366,14 +467,20 @@ class FastPath:
         key = page_key(request, token, request_language(request))
         etag = etag_of(key)
         stamps = list(validator_headers(etag, last_modified).items())
-        if is_not_modified(request, etag, last_modified):
-            stamps.append(("Vary", ", ".join(VARY_ON)))
-            return request, "304 Not Modified", stamps, b""
+        not_modified = [*stamps, ("Vary", ", ".join(VARY_ON))]
         cached = cache_get(key)
         if cached is None:
-            return None
+            return Answer(request.path, etag, last_modified, not_modified, "", [], None)
         status, stored, content = cached
         headers = [*stored.items(), *stamps, ("X-Cache", "HIT")]
         headers.append(("Content-Length", str(len(content))))
         reason = responses.get(status, "OK")
-        return request, f"{status} {reason}", headers, content
+        return Answer(
+            request.path,
+            etag,
+            last_modified,
+            not_modified,
+            f"{status} {reason}",
+            headers,
+            content,
+        )

@@ -143,3 +143,63 @@ def test_chinese_urls_are_cached_and_served():
     status, headers, cached = call(post.get_absolute_url())
     assert (status, headers["X-Cache"], cached) == (200, "HIT", body)
     assert "大模型中的幻觉问题" in cached.decode()
+
+
+def test_repeated_hits_are_answered_from_the_process_and_stay_exact(settings):
+    from django.core.cache import caches
+
+    from blog import page_cache
+
+    PostFactory(title="Hot page")
+    call()
+    _, first, body = call(x_request_id="r1")
+    assert len(page_cache.hot.answers) == 1
+    # With the shared entry gone, the process still answers this token's page...
+    caches[settings.PAGE_CACHE_ALIAS].clear()
+    status, headers, cached = call(x_request_id="r1")
+    assert (status, headers["X-Cache"], cached) == (200, "HIT", body)
+    assert headers == first
+    assert call(if_none_match=first["ETag"])[0] == 304
+    # ...but a request that differs in anything that decides the answer is decided
+    # again: another URL, host, cookie, scheme or (negotiated) language.
+    assert call("/?page=1")[1]["X-Cache"] == "MISS"
+    assert call(host="evil.example")[0] == 400
+    assert call(cookie="sessionid=abc")[1]["Cache-Control"] == "private, no-cache"
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    call()
+    assert call()[1]["X-Cache"] == "HIT"
+    assert call(x_forwarded_proto="https")[1]["X-Cache"] == "MISS"
+    settings.LANGUAGE_NEGOTIATION = True
+    call(accept_language="en")
+    assert call(accept_language="zh-hans")[1]["X-Cache"] == "MISS"
+
+
+def test_a_publish_replaces_the_process_answers():
+    from blog import page_cache
+
+    PostFactory(title="Yesterday")
+    call()
+    call()
+    PostFactory(title="Today")
+    status, headers, body = call()
+    assert (status, headers["X-Cache"]) == (200, "MISS")
+    assert "Today" in body.decode()
+    call()
+    assert page_cache.hot.token == page_cache.memo.peek()[0]
+    assert len(page_cache.hot.answers) == 1
+
+
+def test_the_process_answers_stay_within_their_memory_bound(monkeypatch):
+    from blog import page_cache
+
+    posts = PostFactory.create_batch(3)
+    paths = [post.get_absolute_url() for post in posts]
+    for path in paths:
+        call(path)
+    sizes = [len(call(path)[2]) for path in paths]
+    monkeypatch.setattr(page_cache.hot, "max_bytes", sizes[0] + sizes[1] + 4096)
+    page_cache.hot.clear()
+    for path in paths:
+        assert call(path)[1]["X-Cache"] == "HIT"
+    assert page_cache.hot.size <= page_cache.hot.max_bytes
+    assert len(page_cache.hot.answers) < 3
