@@ -101,7 +101,7 @@ class PostDetailView(DetailView):
     def get_queryset(self):
         user = self.request.user
         posts = Post.objects.all() if user.is_staff else Post.objects.published()
-        return posts.select_related("author").with_tags()
+        return posts.for_article()
 
     def get(self, request, *args, **kwargs):
         try:
