@@ -76,6 +76,17 @@ RENDERED_FIELDS = (
 # Computed from the title and text by Post.update_search_vector.
 SEARCH_FIELDS = ("search_vector", "title_search_vector")
 
+# What post_entry and post_meta show: each column left out is one less to compile,
+# fetch, parse and set on every post (~0.1 ms less CPU a list page).
+LIST_FIELDS = (
+    "title",
+    "slug",
+    "excerpt",
+    "reading_minutes",
+    "detected_language",
+    "published_at",
+)
+
 
 class TagRows(models.Func):
     """A post's tags by name as JSON [[id, name, slug], ...], in one correlated
@@ -169,12 +180,10 @@ class PostQuerySet(models.QuerySet):
         )
 
     def for_list(self, *, with_text: bool = False) -> "PostQuerySet":
-        """Columns and tags a post list shows (lists show no author), without the
-        large bodies; search results keep the text their snippets are cut from."""
-        deferred = ["body", "body_html", "toc", *SEARCH_FIELDS]
-        if not with_text:
-            deferred.append("body_text")
-        return self.with_tags().defer(*deferred)
+        """Columns and tags a post list shows (lists show no author); search results
+        add the text their snippets are cut from."""
+        fields = LIST_FIELDS + ("body_text",) if with_text else LIST_FIELDS
+        return self.with_tags().only(*fields)
 
 
 class Post(models.Model):
