@@ -189,6 +189,28 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+def machine_ticks() -> list[int]:
+    """All CPUs' time in ticks: user nice system idle iowait irq softirq steal."""
+    return [
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    ]
+
+
+def idle_steal(run: dict) -> str:
+    if "machine_idle_share" not in run:
+        return "–"
+    return f"{run['machine_idle_share']:.0%} / {run['machine_steal_share']:.0%}"
+
+
+def idle_and_steal(before: list[int], after: list[int]) -> tuple[float, float]:
+    """Shares of the machine's CPU time left idle and taken by the hypervisor
+    (steal) between two machine_ticks(): a run with CPU to spare that still got
+    few requests/s was waiting on something else."""
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    total = max(sum(spent), 1)
+    return (spent[3] + spent[4]) / total, spent[7] / total
+
+
 # Machine ---------------------------------------------------------------------------
 
 
@@ -775,7 +797,9 @@ class Bench:
         pids = server.pids()
         db_pids = self.db_backends()
         before, db_before, load = cpu_ticks(pids), cpu_ticks(db_pids), loadavg()
+        machine_before = machine_ticks()
         report = wrk(server.port, scenario.path, self.duration, headers)
+        idle, steal = idle_and_steal(machine_before, machine_ticks())
         after = cpu_ticks(set(pids) | set(server.pids()))
         db_after = cpu_ticks(set(db_pids) | set(self.db_backends()))
         server.sample_rss()
@@ -802,6 +826,8 @@ class Bench:
             "cpu_ms_per_request": round(spent_ms(before, after) / requests, 3),
             "db_cpu_ms_per_request": round(spent_ms(db_before, db_after) / requests, 3),
             "loadavg_before": load,
+            "machine_idle_share": round(idle, 3),
+            "machine_steal_share": round(steal, 3),
         }
         flag = "" if result["status_ok"] else f"  UNEXPECTED STATUS {status}"
         if report["requests"] == 0 or lat["p50"] == 0:
@@ -810,7 +836,7 @@ class Bench:
             f"  {mode:<11} {scenario.label:<24} {result['rps']:>8.1f} rps  "
             f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
             f"err {result['errors']}  cpu {result['cpu_ms_per_request']:.2f} ms/req"
-            f"{flag}"
+            f"  idle {idle:.0%} steal {steal:.0%}{flag}"
         )
         return result
 
@@ -1459,7 +1485,9 @@ def markdown_report(results: dict) -> str:
         "of the gunicorn master and workers per request; DB CPU = the PostgreSQL "
         "backends' time per request. Share = requests/s as a fraction of static nginx "
         "serving the same bytes: the home page's HTML, or the article's for the "
-        "article rows.",
+        "article rows. Idle / steal = the machine's CPU time (both cores) left idle, "
+        "or taken by the hypervisor, during the run: a run with CPU to spare that "
+        "still served few requests was waiting on something else.",
     ]
     if results["quick"]:
         lines += [
@@ -1507,8 +1535,8 @@ def markdown_report(results: dict) -> str:
             )
             + ".",
             "",
-            "| Page | Mode | rps | Share | p50 ms | p99 ms | Errors | Bytes | CPU ms/req | DB CPU ms/req | Status |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| Page | Mode | rps | Share | p50 ms | p99 ms | Errors | Bytes | CPU ms/req | DB CPU ms/req | Idle / steal | Status |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for run in [*phase.get("runs", []), *phase.get("shipped_nginx", [])]:
             cpu = run.get("cpu_ms_per_request", run.get("app_cpu_ms_per_request", 0))
@@ -1517,7 +1545,7 @@ def markdown_report(results: dict) -> str:
                 f"{fraction(run.get('ceiling_share', 0))} | {run['p50_ms']:.1f} | "
                 f"{run['p99_ms']:.1f} | {run['errors']} | {run['response_bytes']:,} | "
                 f"{cpu:.2f} | {run.get('db_cpu_ms_per_request', 0):.2f} | "
-                f"{run['status']} {run.get('x_cache', '')} |"
+                f"{idle_steal(run)} | {run['status']} {run.get('x_cache', '')} |"
             )
         if phase.get("search"):
             lines += [
