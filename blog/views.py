@@ -20,30 +20,36 @@ RELATED_CANDIDATES_PER_TAG = 100
 
 
 # Hand-written because it runs on every article: the ORM version (a UNION of one
-# subquery per tag) cost ~2 ms of Python to build; this costs ~0.1 ms.
+# subquery per tag) cost ~2 ms of Python to build; this costs ~0.1 ms. Candidates
+# are ranked from the post-tag index alone; only the five chosen posts are read
+# (at 100k posts, 1.7 -> 1.3 ms, against reading every candidate's row).
 RELATED_SQL = """
-SELECT p.id, p.title, p.slug, p.published_at
-FROM (
-    SELECT DISTINCT candidate.post_id
+WITH candidate AS (
+    SELECT DISTINCT c.post_id, c.published_at
     FROM unnest(%(tags)s::bigint[]) AS shared_tag(id)
     CROSS JOIN LATERAL (
-        SELECT pt.post_id
+        SELECT pt.post_id, pt.published_at
         FROM blog_post_tags pt
         WHERE pt.tag_id = shared_tag.id
           AND pt.published_at <= %(now)s
           AND pt.post_id <> %(post)s
         ORDER BY pt.published_at DESC, pt.post_id DESC
         LIMIT %(per_tag)s
-    ) AS candidate
-) AS c
-JOIN blog_post p ON p.id = c.post_id
-CROSS JOIN LATERAL (
-    SELECT count(*) AS shared
-    FROM blog_post_tags t
-    WHERE t.post_id = p.id AND t.tag_id = ANY(%(tags)s::bigint[])
-) AS s
-ORDER BY s.shared DESC, p.published_at DESC, p.id DESC
-LIMIT %(limit)s
+    ) AS c
+), ranked AS (
+    SELECT c.post_id, c.published_at, s.shared
+    FROM candidate c
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS shared
+        FROM blog_post_tags t
+        WHERE t.post_id = c.post_id AND t.tag_id = ANY(%(tags)s::bigint[])
+    ) AS s
+    ORDER BY s.shared DESC, c.published_at DESC, c.post_id DESC
+    LIMIT %(limit)s
+)
+SELECT p.id, p.title, p.slug, p.published_at
+FROM ranked r JOIN blog_post p ON p.id = r.post_id
+ORDER BY r.shared DESC, r.published_at DESC, r.post_id DESC
 """
 
 
