@@ -25,7 +25,13 @@ def _around_placeholder(viewname: str, kwarg: str, prefix: str) -> tuple[str, st
 
 def slug_url(viewname: str, kwarg: str, value: str) -> str:
     """reverse(viewname, kwargs={kwarg: value})."""
+    return _slug_url(viewname, kwarg, value, get_script_prefix())
+
+
+# A list page links the same few hundred tags over and over.
+@functools.lru_cache(maxsize=4096)
+def _slug_url(viewname: str, kwarg: str, value: str, prefix: str) -> str:
     if not _SLUG.fullmatch(value):
         return reverse(viewname, kwargs={kwarg: value})
-    head, tail = _around_placeholder(viewname, kwarg, get_script_prefix())
+    head, tail = _around_placeholder(viewname, kwarg, prefix)
     return head + quote(value, safe=_URL_SAFE) + tail

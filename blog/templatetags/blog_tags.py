@@ -108,7 +108,6 @@ def post_json_ld(post) -> str:
 # templates, with the same markup: measured on a cold list page, the two includes
 # cost ~0.4 ms per entry, this code ~20 µs. html.escape() is what Django's escape()
 # calls; used directly it skips the lazy-string wrapper, which was half the cost.
-@register.simple_tag
 def post_entry(post) -> str:
     url = post.get_absolute_url()
     return mark_safe(
@@ -119,6 +118,13 @@ def post_entry(post) -> str:
         f"  {post_meta(post)}\n"
         "</article>\n"
     )
+
+
+@register.simple_tag
+def post_entries(posts) -> str:
+    """post_entry for each post of a list page, in one tag: the template loop cost
+    ~20 µs a post."""
+    return mark_safe("".join(f"  {post_entry(post)}" for post in posts))
 
 
 @register.simple_tag
