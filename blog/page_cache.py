@@ -384,23 +384,28 @@ class _HotAnswers:
     max_bytes = 16 * 1024 * 1024
 
     def __init__(self) -> None:
+        self.lock = threading.Lock()
         self.clear()
 
     def clear(self) -> None:
-        self.token: str | None = None
-        self.answers: dict[tuple, Answer] = {}
+        # (token, answers) is swapped as one, so no thread reads one token's
+        # answers under another token.
+        self.current: tuple[str | None, dict[tuple, Answer]] = (None, {})
         self.size = 0
 
     def get(self, token: str, fields: tuple) -> Answer | None:
-        return self.answers.get(fields) if token == self.token else None
+        current, answers = self.current
+        return answers.get(fields) if token == current else None
 
     def put(self, token: str, fields: tuple, answer: Answer) -> None:
         size = len(answer.content) + 1024
-        if token != self.token or self.size + size > self.max_bytes:
-            self.answers, self.size = {}, 0
-            self.token = token
-        self.answers[fields] = answer
-        self.size += size
+        with self.lock:
+            current, answers = self.current
+            if token != current or self.size + size > self.max_bytes:
+                answers, self.size = {}, 0
+                self.current = (token, answers)
+            answers[fields] = answer
+            self.size += size
 
 
 hot = _HotAnswers()

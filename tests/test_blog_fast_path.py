@@ -153,7 +153,7 @@ def test_repeated_hits_are_answered_from_the_process_and_stay_exact(settings):
     PostFactory(title="Hot page")
     call()
     _, first, body = call(x_request_id="r1")
-    assert len(page_cache.hot.answers) == 1
+    assert len(page_cache.hot.current[1]) == 1
     # With the shared entry gone, the process still answers this token's page...
     caches[settings.PAGE_CACHE_ALIAS].clear()
     status, headers, cached = call(x_request_id="r1")
@@ -185,8 +185,8 @@ def test_a_publish_replaces_the_process_answers():
     assert (status, headers["X-Cache"]) == (200, "MISS")
     assert "Today" in body.decode()
     call()
-    assert page_cache.hot.token == page_cache.memo.peek()[0]
-    assert len(page_cache.hot.answers) == 1
+    assert page_cache.hot.current[0] == page_cache.memo.peek()[0]
+    assert len(page_cache.hot.current[1]) == 1
 
 
 def test_the_process_answers_stay_within_their_memory_bound(monkeypatch):
@@ -202,4 +202,4 @@ def test_the_process_answers_stay_within_their_memory_bound(monkeypatch):
     for path in paths:
         assert call(path)[1]["X-Cache"] == "HIT"
     assert page_cache.hot.size <= page_cache.hot.max_bytes
-    assert len(page_cache.hot.answers) < 3
+    assert len(page_cache.hot.current[1]) < 3
