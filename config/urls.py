@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.sitemaps.views import index as sitemap_index
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.static import serve
@@ -33,7 +34,18 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("feed/rss/", feeds.LatestPostsFeed(), name="feed_rss"),
     path("feed/atom/", feeds.LatestPostsAtomFeed(), name="feed_atom"),
-    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path(
+        "sitemap.xml",
+        sitemap_index,
+        {"sitemaps": sitemaps, "sitemap_url_name": "sitemap_section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        sitemap,
+        {"sitemaps": sitemaps},
+        name="sitemap_section",
+    ),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("", include("accounts.urls")),
     path("", include("blog.urls")),

@@ -100,20 +100,56 @@ def test_every_page_advertises_feeds(client):
     assert reverse("blog:tag_feed_atom", args=[tag.slug]) in tag_html
 
 
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def sitemap_locs(client) -> tuple[list[str], list[str]]:
+    """(the index's sitemap URLs, every page URL in them), as a crawler reads them."""
+    index = client.get(reverse("sitemap"))
+    assert index.status_code == 200
+    root = ElementTree.fromstring(index.content)
+    sitemaps = [el.text for el in root.findall("s:sitemap/s:loc", SITEMAP_NS)]
+    locs = []
+    for url in sitemaps:
+        response = client.get(url.removeprefix("http://testserver"))
+        assert response.status_code == 200
+        page = ElementTree.fromstring(response.content)
+        locs += [el.text for el in page.findall("s:url/s:loc", SITEMAP_NS)]
+        assert all(el.text for el in page.findall("s:url/s:lastmod", SITEMAP_NS))
+    return sitemaps, locs
+
+
 def test_sitemap_lists_exactly_the_published_posts_tags_and_months(client):
     post, tag = visible_and_hidden_posts()
-    response = client.get(reverse("sitemap"))
-    assert response.status_code == 200
-    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    root = ElementTree.fromstring(response.content)
-    locs = [el.text for el in root.findall("s:url/s:loc", ns)]
+    sitemaps, locs = sitemap_locs(client)
+    assert sitemaps == [
+        "http://testserver/sitemap-posts.xml",
+        "http://testserver/sitemap-tags.xml",
+        "http://testserver/sitemap-archive.xml",
+    ]
     month = post.published_at
     assert SITE + post.get_absolute_url() in locs
     assert SITE + tag.get_absolute_url() in locs
     assert f"{SITE}/archive/{month:%Y}/{month:%m}/" in locs
     post_locs = [loc for loc in locs if "/posts/" in loc]
     assert post_locs == [SITE + post.get_absolute_url()]
-    assert all(el.text for el in root.findall("s:url/s:lastmod", ns))
+
+
+def test_posts_sitemap_is_paged_behind_the_index(client, monkeypatch):
+    from blog.sitemaps import PostSitemap
+
+    monkeypatch.setattr(PostSitemap, "limit", 2)
+    posts = PostFactory.create_batch(5)
+    sitemaps, locs = sitemap_locs(client)
+    assert sitemaps[:3] == [
+        "http://testserver/sitemap-posts.xml",
+        "http://testserver/sitemap-posts.xml?p=2",
+        "http://testserver/sitemap-posts.xml?p=3",
+    ]
+    post_locs = [loc for loc in locs if "/posts/" in loc]
+    assert sorted(post_locs) == sorted(SITE + p.get_absolute_url() for p in posts)
+    assert client.get("/sitemap-posts.xml?p=4").status_code == 404
+    assert client.get("/sitemap-nothing.xml").status_code == 404
 
 
 def test_robots_txt_points_at_absolute_sitemap(client):
@@ -121,3 +157,19 @@ def test_robots_txt_points_at_absolute_sitemap(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     assert f"Sitemap: {SITE}/sitemap.xml" in response.content.decode()
+
+
+def test_tag_sitemap_dates_each_tag_by_its_newest_published_post(client):
+    tag = TagFactory()
+    now = timezone.now()
+    PostFactory(tags=[tag], published_at=now - timedelta(days=3))
+    newest = PostFactory(tags=[tag], published_at=now - timedelta(days=1))
+    PostFactory(tags=[tag], published_at=now + timedelta(days=1))  # scheduled
+    PostFactory(tags=[TagFactory()], status=Post.Status.DRAFT)  # a tag with no post
+    page = ElementTree.fromstring(client.get("/sitemap-tags.xml").content)
+    urls = page.findall("s:url", SITEMAP_NS)
+    assert [u.find("s:loc", SITEMAP_NS).text for u in urls] == [
+        SITE + tag.get_absolute_url()
+    ]
+    lastmod = urls[0].find("s:lastmod", SITEMAP_NS).text
+    assert lastmod == timezone.localtime(newest.published_at).date().isoformat()
