@@ -60,6 +60,7 @@ def test_tag_index_shows_counts_of_published_posts(client):
     python = TagFactory(name="Python")
     empty = TagFactory(name="EmptyTag")
     PostFactory.create_batch(3, tags=[python])
+    PostFactory(tags=[python], published_at=timezone.now() + timedelta(hours=1))
     PostFactory(tags=[empty], status=Post.Status.DRAFT)
     html = client.get(reverse("blog:tag_list")).content.decode()
     assert "Python" in html
