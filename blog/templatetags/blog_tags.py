@@ -151,7 +151,6 @@ def related_items(posts: list) -> str:
     )
 
 
-@register.simple_tag
 def post_time(post) -> str:
     """<time> with the publication date, as |date:'c' and |date:"Y-m-d" give it."""
     published = template_localtime(post.published_at)
