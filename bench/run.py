@@ -11,7 +11,9 @@
    scheduled posts.
 3. gunicorn with the shipped config/gunicorn.conf.py (WEB_CONCURRENCY=2,
    GUNICORN_THREADS=4 unless set), once with the page cache off ("cold") and once on
-   ("warm", pre-warmed; "revalidated", If-None-Match with the page's ETag).
+   ("warm", pre-warmed; "revalidated", If-None-Match with the page's ETag). At 1,000
+   posts, also the issue's yardstick: a minimal Django blog (bench/minimal_app) on
+   the same posts and the same config ("reference").
 4. wrk, 32 connections and 2 threads, 10 s a scenario (--quick: 3 s), with
    bench/wrk_report.lua printing percentiles and errors as JSON; the server's CPU
    time per request from /proc, and each worker's peak RSS.
@@ -72,6 +74,9 @@ WRK_TIMEOUT = 5
 # without leaving a long queue behind on slow pages.
 WARMUP_CONNECTIONS = 8
 SEARCH_RUNS = 50
+# Modes served without the page cache; "reference" is bench/minimal_app.
+UNCACHED_MODES = ("cold", "reference")
+REFERENCE_PAGES = ("home", "page2", "article")
 SEARCH_BUDGET_SECONDS = 20  # per query, so a pathological plan cannot stall the run
 SEARCHES = [
     ("search en 1 word", "attention"),
@@ -339,7 +344,7 @@ class Gunicorn:
         self.extra_env = env or {}
         name = "cache" if page_cache else "cold"
         if app != ("config.wsgi",):
-            name = "floor"
+            name = app[-1].split(".")[0].split(":")[0]
         self.log_path = bench.tmp / f"gunicorn-{name}.log"
         self.process: subprocess.Popen | None = None
         self.peak_rss_kb: dict[int, int] = {}
@@ -793,7 +798,7 @@ class Bench:
         status, response_headers, body = fetch(server.port, scenario.path, headers)
         expected = 304 if mode == "revalidated" else 200
         # wrk takes whole seconds.
-        warmup = self.warmup if mode == "cold" else max(1, self.warmup // 2)
+        warmup = self.warmup if mode in UNCACHED_MODES else max(1, self.warmup // 2)
         wrk(server.port, scenario.path, warmup, headers, WARMUP_CONNECTIONS)
         server.drain()
         x_cache = fetch(server.port, scenario.path, headers)[1].get("x-cache", "")
@@ -917,6 +922,25 @@ class Bench:
             f" of static nginx), {result['cpu_ms_per_request']:.2f} ms CPU/request"
         )
         return result
+
+    def reference(self, scenarios) -> list[dict]:
+        """The issue's yardstick, in the same run: a minimal Django blog
+        (bench/minimal_app) serving the same posts with the same gunicorn config."""
+        log(
+            f"== {self.phase_name}: reference, a minimal Django app (bench/minimal_app)"
+        )
+        app = ("--pythonpath", str(BENCH_DIR), "minimal_app.wsgi:application")
+        env = {"DJANGO_SETTINGS_MODULE": "minimal_app.settings"}
+        try:
+            with Gunicorn(self, page_cache=False, app=app, env=env) as server:
+                return [
+                    self.measure(server, scenario, "reference")
+                    for scenario in scenarios
+                    if scenario.key in REFERENCE_PAGES
+                ]
+        except Exception as error:  # context only: reported, never fails the run
+            log(f"  reference FAILED: {error!r}")
+            return []
 
     def through_shipped_nginx(self, server: Gunicorn, scenarios) -> list[dict]:
         nginx = Nginx(self, f"shipped-{self.phase_name}")
@@ -1168,6 +1192,7 @@ class Bench:
         self.phase["article_ceiling"] = self.ceiling(article_html, "article")
         if name == "small":
             self.phase["floor"] = self.floor(home_html)
+            runs.extend(self.reference(scenarios))
         log(f"== {name}: page cache on: warm, then revalidated (If-None-Match)")
         with Gunicorn(self, page_cache=True) as server:
             for scenario in scenarios:
@@ -1392,6 +1417,20 @@ def evaluate(results: dict) -> list[dict]:
             text,
             run["ceiling_share"] >= limit,
         )
+    for page in REFERENCE_PAGES:
+        ours, reference = (
+            _run(results, "small", page, "cold"),
+            _run(results, "small", page, "reference"),
+        )
+        if reference is None:
+            continue
+        ratio = ours["rps"] / max(reference["rps"], 1e-9)
+        add(
+            f"1k: cold {ours['label']} rps vs a minimal Django app",
+            f"{ours['rps']:,.0f} / {reference['rps']:,.0f} rps = {ratio:.2f}x",
+            "≥ 1x",
+            ratio >= 1,
+        )
     for page in ("home", "page2", "tag", "article", "feed"):
         small, big = (
             _run(results, "small", page, "cold"),
@@ -1484,7 +1523,7 @@ def markdown_report(results: dict) -> str:
         f"{settings['duration_s']} s a run, after a warm-up of {settings['warmup_s']} s "
         f"with {WARMUP_CONNECTIONS} connections (half that, at least 1 s, with the page cache on). "
         "gunicorn: config/gunicorn.conf.py, 2 workers x 4 threads, production settings. "
-        "cold = PAGE_CACHE_ENABLED=false; warm = page cache on and pre-warmed; "
+        "cold = PAGE_CACHE_ENABLED=false; reference = a minimal Django blog (startproject's settings, a paginated ListView and a DetailView, bench/minimal_app) on the same posts, served the same way; warm = page cache on and pre-warmed; "
         "revalidated = If-None-Match with the page's ETag (304). CPU = user+system time "
         "of the gunicorn master and workers per request; DB CPU = the PostgreSQL "
         "backends' time per request. Share = requests/s as a fraction of static nginx "
