@@ -77,10 +77,18 @@ class JsonFormatter(logging.Formatter):
     """Log records as one JSON object a line, with any `extra` fields included."""
 
     RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+    # A request line a millisecond: the time is formatted once a second.
+    _second: tuple[int, str] = (-1, "")
+
+    def time_of(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if self._second[0] != second:
+            self._second = (second, self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"))
+        return self._second[1]
 
     def format(self, record: logging.LogRecord) -> str:
         data = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": self.time_of(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

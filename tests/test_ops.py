@@ -208,6 +208,20 @@ def test_request_log_is_one_json_line_without_secrets(client, caplog):
     assert "\n" not in line
 
 
+def test_log_time_follows_each_record():
+    from config.middleware import JsonFormatter
+
+    formatter = JsonFormatter()
+    record = logging.makeLogRecord({"msg": "x", "created": 1_700_000_000.2})
+    later = logging.makeLogRecord({"msg": "x", "created": 1_700_000_061.9})
+    times = [json.loads(formatter.format(r))["time"] for r in (record, later, record)]
+    assert times == [
+        "2023-11-14T22:13:20+0000",
+        "2023-11-14T22:14:21+0000",
+        "2023-11-14T22:13:20+0000",
+    ]
+
+
 def test_admin_path_is_configurable():
     from django.conf import settings
 
