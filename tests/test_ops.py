@@ -226,3 +226,28 @@ def test_admin_path_is_configurable():
     from django.conf import settings
 
     assert reverse("admin:index") == "/" + settings.ADMIN_URL
+
+
+def _new_request_id(queue):
+    from config.middleware import request_id
+
+    queue.put(request_id(""))
+
+
+def test_request_ids_are_new_in_every_forked_worker():
+    """gunicorn forks its workers from a master that already imported the app."""
+    import multiprocessing
+
+    from config.middleware import request_id
+
+    request_id("")  # the parent's generator state, which every child inherits
+    fork = multiprocessing.get_context("fork")
+    queue = fork.Queue()
+    workers = [fork.Process(target=_new_request_id, args=(queue,)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    ids = {queue.get(timeout=10) for _ in workers} | {request_id("")}
+    for worker in workers:
+        worker.join()
+    assert len(ids) == 3
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
