@@ -170,15 +170,6 @@ class PostQuerySet(models.QuerySet):
             .order_by("-rank", *newest)
         )
 
-    def for_article(self) -> "PostQuerySet":
-        """What an article page shows: the rendered HTML with its author and tags,
-        without the Markdown source, the plain text or the search vectors."""
-        return (
-            self.select_related("author")
-            .with_tags()
-            .defer("body", "body_text", *SEARCH_FIELDS)
-        )
-
     def for_list(self, *, with_text: bool = False) -> "PostQuerySet":
         """Columns and tags a post list shows (lists show no author); search results
         add the text their snippets are cut from."""

@@ -162,8 +162,8 @@ def test_tag_page_query_count(client, django_assert_num_queries):
 def test_article_query_count(client, django_assert_num_queries):
     post = PostFactory(tags=TagFactory.create_batch(4))
     PostFactory.create_batch(3)
-    # content token, post with author and tags, previous and next, related posts
-    with django_assert_num_queries(4):
+    # content token; the post with its author, tags, neighbours and related posts
+    with django_assert_num_queries(2):
         client.get(post.get_absolute_url())
 
 
