@@ -13,7 +13,8 @@
    GUNICORN_THREADS=4 unless set), once with the page cache off ("cold") and once on
    ("warm", pre-warmed; "revalidated", If-None-Match with the page's ETag). At 1,000
    posts, also the issue's yardstick: a minimal Django blog (bench/minimal_app) on
-   the same posts and the same config ("reference").
+   the same posts and the same config ("reference"; with cache_page, "reference
+   cached").
 4. wrk, 32 connections and 2 threads, 10 s a scenario (--quick: 3 s), with
    bench/wrk_report.lua printing percentiles and errors as JSON; the server's CPU
    time per request from /proc, and each worker's peak RSS.
@@ -75,8 +76,10 @@ WRK_TIMEOUT = 5
 WARMUP_CONNECTIONS = 8
 SEARCH_RUNS = 50
 # Modes served without the page cache; "reference" is bench/minimal_app.
-UNCACHED_MODES = ("cold", "reference")
+UNCACHED_MODES = ("cold", "reference")  # the rest get a shorter warm-up
 REFERENCE_PAGES = ("home", "page2", "article")
+# ... and with Django's per-view cache (cache_page, local memory), against "warm".
+REFERENCE_CACHED_PAGES = ("home", "article")
 SEARCH_BUDGET_SECONDS = 20  # per query, so a pathological plan cannot stall the run
 SEARCHES = [
     ("search en 1 word", "attention"),
@@ -931,12 +934,17 @@ class Bench:
         )
         app = ("--pythonpath", str(BENCH_DIR), "minimal_app.wsgi:application")
         env = {"DJANGO_SETTINGS_MODULE": "minimal_app.settings"}
+        pages = [s for s in scenarios if s.key in REFERENCE_PAGES]
+        cached = [
+            Scenario(s.key, s.label, "/cached" + s.path)
+            for s in pages
+            if s.key in REFERENCE_CACHED_PAGES
+        ]
         try:
             with Gunicorn(self, page_cache=False, app=app, env=env) as server:
                 return [
-                    self.measure(server, scenario, "reference")
-                    for scenario in scenarios
-                    if scenario.key in REFERENCE_PAGES
+                    *(self.measure(server, s, "reference") for s in pages),
+                    *(self.measure(server, s, "reference cached") for s in cached),
                 ]
         except Exception as error:  # context only: reported, never fails the run
             log(f"  reference FAILED: {error!r}")
@@ -1431,6 +1439,18 @@ def evaluate(results: dict) -> list[dict]:
             "≥ 1x",
             ratio >= 1,
         )
+    for page in REFERENCE_CACHED_PAGES:
+        ours = _run(results, "small", page, "warm")
+        reference = _run(results, "small", page, "reference cached")
+        if reference is None:
+            continue
+        ratio = ours["rps"] / max(reference["rps"], 1e-9)
+        add(
+            f"1k: warm {ours['label']} rps vs a minimal Django app with cache_page",
+            f"{ours['rps']:,.0f} / {reference['rps']:,.0f} rps = {ratio:.2f}x",
+            "≥ 1x",
+            ratio >= 1,
+        )
     for page in ("home", "page2", "tag", "article", "feed"):
         small, big = (
             _run(results, "small", page, "cold"),
@@ -1523,7 +1543,7 @@ def markdown_report(results: dict) -> str:
         f"{settings['duration_s']} s a run, after a warm-up of {settings['warmup_s']} s "
         f"with {WARMUP_CONNECTIONS} connections (half that, at least 1 s, with the page cache on). "
         "gunicorn: config/gunicorn.conf.py, 2 workers x 4 threads, production settings. "
-        "cold = PAGE_CACHE_ENABLED=false; reference = a minimal Django blog (startproject's settings, a paginated ListView and a DetailView, bench/minimal_app) on the same posts, served the same way; warm = page cache on and pre-warmed; "
+        "cold = PAGE_CACHE_ENABLED=false; reference = a minimal Django blog (startproject's settings, a paginated ListView and a DetailView, bench/minimal_app) on the same posts, served the same way (reference cached: with cache_page and local memory); warm = page cache on and pre-warmed; "
         "revalidated = If-None-Match with the page's ETag (304). CPU = user+system time "
         "of the gunicorn master and workers per request; DB CPU = the PostgreSQL "
         "backends' time per request. Share = requests/s as a fraction of static nginx "

@@ -1,5 +1,6 @@
 from django.urls import path
 from django.utils import timezone
+from django.views.decorators.cache import cache_page
 from django.views.generic import DetailView, ListView
 
 from .models import Post
@@ -27,4 +28,6 @@ class PostDetail(DetailView):
 urlpatterns = [
     path("", PostList.as_view()),
     path("posts/<str:slug>/", PostDetail.as_view()),
+    path("cached/", cache_page(60)(PostList.as_view())),
+    path("cached/posts/<str:slug>/", cache_page(60)(PostDetail.as_view())),
 ]
