@@ -1,5 +1,6 @@
 import json
 import logging
+import os
 import time
 
 import pytest
@@ -251,3 +252,12 @@ def test_request_ids_are_new_in_every_forked_worker():
         worker.join()
     assert len(ids) == 3
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_log_records_keep_what_gunicorns_error_log_prints():
+    from django.conf import settings  # noqa: F401  (settings tune logging on import)
+    from gunicorn.glogging import Logger
+
+    record = logging.makeLogRecord({"msg": "Booting worker with pid: %s", "args": (1,)})
+    line = logging.Formatter(Logger.error_fmt, Logger.datefmt).format(record)
+    assert f"[{os.getpid()}]" in line
