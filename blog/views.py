@@ -3,7 +3,6 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import InvalidPage, Paginator
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
@@ -99,14 +98,21 @@ AUTHOR_COLUMNS = ["id", "username", "display_name", "first_name", "last_name"]
 LINKED_POST_COLUMNS = ["id", "title", "slug", "published_at"]
 
 
-def _linked_post(row: list | None) -> Post | None:
-    """A post linked from an article (previous, next, related), from its JSON row;
-    every other field is deferred."""
+def _instance(model, db: str, columns: list[str], values: list):
+    """A model instance from some of its columns; every other field is deferred.
+    (Model.from_db takes the values in the model's field order.)"""
+    row = dict(zip(columns, values, strict=True))
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in row]
+    return model.from_db(db, names, [row[name] for name in names])
+
+
+def _linked_post(db: str, row: list | None) -> Post | None:
+    """A post linked from an article (previous, next, related), from its JSON row."""
     if row is None:
         return None
     pk, title, slug, published_at = row
     values = [pk, title, slug, datetime.fromisoformat(published_at)]
-    return Post.from_db(DEFAULT_DB_ALIAS, LINKED_POST_COLUMNS, values)
+    return _instance(Post, db, LINKED_POST_COLUMNS, values)
 
 
 def article(slug: str, *, preview: bool = False) -> Post | None:
@@ -125,12 +131,11 @@ def article(slug: str, *, preview: bool = False) -> Post | None:
     post = next(iter(Post.objects.raw(ARTICLE_SQL, params)), None)
     if post is None:
         return None
-    post.author = get_user_model().from_db(
-        DEFAULT_DB_ALIAS, AUTHOR_COLUMNS, post.author_row
-    )
-    post.previous_post = _linked_post(post.previous_row)
-    post.next_post = _linked_post(post.next_row)
-    post.related_posts = [_linked_post(row) for row in post.related_rows]
+    db = post._state.db
+    post.author = _instance(get_user_model(), db, AUTHOR_COLUMNS, post.author_row)
+    post.previous_post = _linked_post(db, post.previous_row)
+    post.next_post = _linked_post(db, post.next_row)
+    post.related_posts = [_linked_post(db, row) for row in post.related_rows]
     return post
 
 

@@ -97,6 +97,16 @@ def test_related_posts_ranked_by_shared_tags_then_recency(
     assert response.context["related_posts"] == [two_shared, one_recent, one_old]
 
 
+def test_related_posts_come_from_the_first_ten_tags_by_name(client):
+    tags = [TagFactory(name=f"tag {n:02d}") for n in range(11)]
+    post = PostFactory(tags=tags)
+    first = PostFactory(title="Shares the first", tags=tags[:1])
+    PostFactory(title="Shares only the eleventh", tags=tags[10:])
+    response = client.get(post.get_absolute_url())
+    assert response.context["related_posts"] == [first]
+    assert len(response.context["post"].tag_list) == 11
+
+
 def test_related_posts_follow_publishing_and_unpublishing(client):
     tag = TagFactory()
     post = PostFactory(tags=[tag])

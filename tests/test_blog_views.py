@@ -106,6 +106,28 @@ def test_article_page_shows_body_author_tags_and_neighbours(client):
     assert '<html lang="zh-hans">' in html
 
 
+@pytest.mark.parametrize(
+    ("display_name", "first_name", "last_name", "shown"),
+    [
+        ("Ada L.", "Ada", "Lovelace", "Ada L."),
+        ("", "Ada", "Lovelace", "Ada Lovelace"),
+        ("", "", "", "ada"),
+    ],
+)
+def test_article_byline_shows_the_authors_name(
+    client, display_name, first_name, last_name, shown
+):
+    author = UserFactory(
+        username="ada",
+        display_name=display_name,
+        first_name=first_name,
+        last_name=last_name,
+    )
+    html = client.get(PostFactory(author=author).get_absolute_url()).content.decode()
+    assert f'rel="author">{shown}</a>' in html
+    assert f'"name": "{shown}"' in html
+
+
 def test_article_neighbours_skip_hidden_posts(client):
     post = PostFactory(published_at=timezone.now() - timedelta(days=1))
     hidden_posts()
@@ -160,11 +182,14 @@ def test_tag_page_query_count(client, django_assert_num_queries):
 
 
 def test_article_query_count(client, django_assert_num_queries):
-    post = PostFactory(tags=TagFactory.create_batch(4))
-    PostFactory.create_batch(3)
+    tags = TagFactory.create_batch(4)
+    post = PostFactory(tags=tags)
+    PostFactory.create_batch(3, tags=tags[:2])
     # content token; the post with its author, tags, neighbours and related posts
     with django_assert_num_queries(2):
-        client.get(post.get_absolute_url())
+        response = client.get(post.get_absolute_url())
+    assert len(response.context["related_posts"]) == 3
+    assert response.content.decode().count("<li><a href=") >= 3
 
 
 def test_previous_and_next_break_ties_on_id(client):
