@@ -82,6 +82,7 @@ REFERENCE_PAGES = ("home", "page2", "article")
 LOPSIDED_WORKER_SHARE = 0.9
 # ... and with Django's per-view cache (cache_page, local memory), against "warm".
 REFERENCE_CACHED_PAGES = ("home", "article")
+REFERENCE_MODES = ("reference", "reference cached")
 SEARCH_BUDGET_SECONDS = 20  # per query, so a pathological plan cannot stall the run
 SEARCHES = [
     ("search en 1 word", "attention"),
@@ -782,14 +783,19 @@ class Bench:
                 # for the whole run (1 run in 20 by hand): a figure of that race,
                 # not of the page. Run it once more and keep both.
                 log(
-                    f"  {mode:<11} {scenario.label:<24} one worker took every connection: once more"
+                    f"  {mode:<16} {scenario.label:<24} one worker took every connection: once more"
                 )
                 first = result
-                result = self._measure(server, scenario, mode)
+                try:
+                    result = self._measure(server, scenario, mode)
+                except Exception as error:  # keep the lopsided run, flagged
+                    log(f"  {mode:<16} {scenario.label:<24} repeat FAILED: {error!r}")
+                    first["repeat_failure"] = repr(error)
+                    return first
                 result["lopsided_run"] = first
             return result
         except Exception as error:  # one broken scenario must not lose the whole run
-            log(f"  {mode:<11} {scenario.label:<24} FAILED: {error!r}")
+            log(f"  {mode:<16} {scenario.label:<24} FAILED: {error!r}")
             return {
                 "page": scenario.key,
                 "label": scenario.label,
@@ -870,7 +876,7 @@ class Bench:
         if report["requests"] == 0 or lat["p50"] == 0:
             flag += "  NO REQUEST COMPLETED IN TIME"
         log(
-            f"  {mode:<11} {scenario.label:<24} {result['rps']:>8.1f} rps  "
+            f"  {mode:<16} {scenario.label:<24} {result['rps']:>8.1f} rps  "
             f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
             f"err {result['errors']}  cpu {result['cpu_ms_per_request']:.2f} ms/req"
             f"  idle {idle:.0%} iowait {iowait:.0%} steal {steal:.0%}"
@@ -1355,6 +1361,11 @@ def p50(run: dict) -> float:
     return run["p50_ms"] if run["requests"] and run["p50_ms"] > 0 else math.inf
 
 
+def measured(run: dict) -> bool:
+    """The run served what it should, with no errors: fit to compare against."""
+    return bool(run["requests"]) and run["status_ok"] and not run["errors"]
+
+
 def fraction(x: float) -> str:
     return f"1/{1 / x:.1f}" if x > 0 else "0"
 
@@ -1385,7 +1396,9 @@ def evaluate(results: dict) -> list[dict]:
                 f"< {WARM_P99_MS} ms",
                 run["p99_ms"] < WARM_P99_MS,
             )
-        runs = data["runs"] + data.get("shipped_nginx", [])
+        # The minimal app's runs are a yardstick, not Inkstone's.
+        ours = [r for r in data["runs"] if r["mode"] not in REFERENCE_MODES]
+        runs = ours + data.get("shipped_nginx", [])
         bad = [f"{r['mode']} {r['label']} ({r['errors']})" for r in runs if r["errors"]]
         add(
             f"{size}: zero errors at {CONNECTIONS} connections (all {len(runs)} runs)",
@@ -1463,7 +1476,7 @@ def evaluate(results: dict) -> list[dict]:
             f"1k: cold {ours['label']} rps vs a minimal Django app",
             f"{ours['rps']:,.0f} / {reference['rps']:,.0f} rps = {ratio:.2f}x",
             "≥ 1x",
-            ratio >= 1,
+            ratio >= 1 if measured(reference) else None,
         )
     for page in REFERENCE_CACHED_PAGES:
         ours = _run(results, "small", page, "warm")
@@ -1475,7 +1488,7 @@ def evaluate(results: dict) -> list[dict]:
             f"1k: warm {ours['label']} rps vs a minimal Django app with cache_page",
             f"{ours['rps']:,.0f} / {reference['rps']:,.0f} rps = {ratio:.2f}x",
             "≥ 1x",
-            ratio >= 1,
+            ratio >= 1 if measured(reference) else None,
         )
     for page in ("home", "page2", "tag", "article", "feed"):
         small, big = (
@@ -1582,7 +1595,8 @@ def markdown_report(results: dict) -> str:
         "Both gunicorn workers accept() on one socket, and now and then one of them "
         "takes every connection wrk opens while the other idles (about 1 run in 20): "
         f"a run in which one worker spent more than {LOPSIDED_WORKER_SHARE:.0%} of "
-        "the workers' CPU is run once more, and both are in the JSON.",
+        "the workers' CPU is run once more, and both are in the JSON. The minimal app's "
+        "pages are smaller than Inkstone's; its shares are against the same ceiling.",
     ]
     if results["quick"]:
         lines += [
