@@ -11,6 +11,7 @@ from django.db import InterfaceError, OperationalError
 request_log = logging.getLogger("inkstone.request")
 
 QUIET_PATHS = ("/healthz", "/readyz")
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 
 def request_id(incoming: str) -> str:
@@ -84,9 +85,10 @@ class JsonFormatter(logging.Formatter):
 
     def time_of(self, record: logging.LogRecord) -> str:
         second = int(record.created)
-        if self._second[0] != second:
-            self._second = (second, self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"))
-        return self._second[1]
+        cached = self._second
+        if cached[0] != second:
+            cached = self._second = (second, self.formatTime(record, TIME_FORMAT))
+        return cached[1]
 
     def format(self, record: logging.LogRecord) -> str:
         data = {
