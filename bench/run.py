@@ -1464,28 +1464,21 @@ def evaluate(results: dict) -> list[dict]:
             text,
             run["ceiling_share"] >= limit,
         )
-    for page in REFERENCE_PAGES:
-        ours, reference = (
-            _run(results, "small", page, "cold"),
-            _run(results, "small", page, "reference"),
-        )
+    comparisons = [
+        *((page, "cold", "reference", "") for page in REFERENCE_PAGES),
+        *(
+            (page, "warm", "reference cached", " with cache_page")
+            for page in REFERENCE_CACHED_PAGES
+        ),
+    ]
+    for page, mode, reference_mode, how in comparisons:
+        ours = _run(results, "small", page, mode)
+        reference = _run(results, "small", page, reference_mode)
         if reference is None:
             continue
         ratio = ours["rps"] / max(reference["rps"], 1e-9)
         add(
-            f"1k: cold {ours['label']} rps vs a minimal Django app",
-            f"{ours['rps']:,.0f} / {reference['rps']:,.0f} rps = {ratio:.2f}x",
-            "≥ 1x",
-            ratio >= 1 if measured(reference) else None,
-        )
-    for page in REFERENCE_CACHED_PAGES:
-        ours = _run(results, "small", page, "warm")
-        reference = _run(results, "small", page, "reference cached")
-        if reference is None:
-            continue
-        ratio = ours["rps"] / max(reference["rps"], 1e-9)
-        add(
-            f"1k: warm {ours['label']} rps vs a minimal Django app with cache_page",
+            f"1k: {mode} {ours['label']} rps vs a minimal Django app{how}",
             f"{ours['rps']:,.0f} / {reference['rps']:,.0f} rps = {ratio:.2f}x",
             "≥ 1x",
             ratio >= 1 if measured(reference) else None,
