@@ -1,7 +1,9 @@
 """Project-wide middleware: request logging and extra security headers."""
 
+import contextlib
 import json
 import logging
+import os
 import random
 import time
 
@@ -12,6 +14,7 @@ request_log = logging.getLogger("inkstone.request")
 
 QUIET_PATHS = ("/healthz", "/readyz")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+STDERR = 2  # where logging's StreamHandler writes too (config/settings.py LOGGING)
 
 
 def request_id(incoming: str) -> str:
@@ -23,20 +26,50 @@ def request_id(incoming: str) -> str:
     return f"{random.getrandbits(128):032x}"
 
 
+_log_second: tuple[int, str] = (-1, "")
+
+
+def log_time(created: float) -> str:
+    """A log timestamp, formatted once a second (a request line a millisecond)."""
+    global _log_second
+    second = int(created)
+    cached = _log_second
+    if cached[0] != second:
+        cached = _log_second = (
+            second,
+            time.strftime(TIME_FORMAT, time.localtime(second)),
+        )
+    return cached[1]
+
+
 def log_request(rid: str, method: str, path: str, status: int, started, size) -> None:
-    if path in QUIET_PATHS:
+    """One JSON line a request on stderr, in JsonFormatter's shape, written with one
+    write(). Under load a line through logging's records, handler and lock cost
+    more CPU than the rest of a cache hit. LOG_LEVEL=WARNING turns it off."""
+    if path in QUIET_PATHS or not request_log.isEnabledFor(logging.INFO):
         return
-    request_log.info(
-        "request",
-        extra={
-            "request_id": rid,
-            "method": method,
-            "path": path,
-            "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            "bytes": size,
-        },
+    line = REQUEST_LINE.format(
+        time=log_time(time.time()),
+        rid=json_string(rid),
+        method=json_string(method),
+        path=json_string(path),
+        status=int(status),
+        duration=round((time.perf_counter() - started) * 1000, 1),
+        size="null" if size is None else int(size),
     )
+    data = line.encode("utf-8", "backslashreplace")
+    with contextlib.suppress(OSError):  # a lost log line must not fail the request
+        while data:
+            data = data[os.write(STDERR, data) :]
+
+
+# json.dumps of the whole line took three times as long as escaping its strings.
+json_string = json.encoder.encode_basestring
+REQUEST_LINE = (
+    '{{"time": "{time}", "level": "INFO", "logger": "inkstone.request", '
+    '"message": "request", "request_id": {rid}, "method": {method}, "path": {path}, '
+    '"status": {status}, "duration_ms": {duration}, "bytes": {size}}}\n'
+)
 
 
 class RequestLogMiddleware:
@@ -80,19 +113,10 @@ class JsonFormatter(logging.Formatter):
     """Log records as one JSON object a line, with any `extra` fields included."""
 
     RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-    # A request line a millisecond: the time is formatted once a second.
-    _second: tuple[int, str] = (-1, "")
-
-    def time_of(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
-        cached = self._second
-        if cached[0] != second:
-            cached = self._second = (second, self.formatTime(record, TIME_FORMAT))
-        return cached[1]
 
     def format(self, record: logging.LogRecord) -> str:
         data = {
-            "time": self.time_of(record),
+            "time": log_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

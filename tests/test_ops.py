@@ -190,23 +190,64 @@ def test_failed_logins_are_locked_out_and_can_be_unlocked(client, settings):
     assert ok.status_code == 302
 
 
-def test_request_log_is_one_json_line_without_secrets(client, caplog):
-    UserFactory(username="writer", is_staff=True)
-    with caplog.at_level(logging.INFO, logger="inkstone.request"):
-        response = client.post(
-            reverse("admin:login"), {"username": "writer", "password": "hunter2-secret"}
-        )
-    record = [r for r in caplog.records if r.name == "inkstone.request"][-1]
-    from config.middleware import JsonFormatter
+def request_lines(capfd) -> list[dict]:
+    lines = capfd.readouterr().err.splitlines()
+    return [json.loads(line) for line in lines if '"inkstone.request"' in line]
 
-    line = JsonFormatter().format(record)
+
+def test_request_log_is_one_json_line_without_secrets(client, capfd):
+    UserFactory(username="writer", is_staff=True)
+    capfd.readouterr()
+    response = client.post(
+        reverse("admin:login"), {"username": "writer", "password": "hunter2-secret"}
+    )
+    err = capfd.readouterr().err
+    assert "hunter2" not in err
+    [line] = [line for line in err.splitlines() if '"inkstone.request"' in line]
     data = json.loads(line)
     assert data["method"] == "POST"
     assert data["status"] == response.status_code
     assert data["request_id"] == response["X-Request-ID"]
     assert isinstance(data["duration_ms"], float)
-    assert "hunter2" not in line
-    assert "\n" not in line
+    assert set(data) == {
+        "time",
+        "level",
+        "logger",
+        "message",
+        "request_id",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "bytes",
+    }
+
+
+def test_request_log_survives_hostile_paths_and_ids(client, capfd):
+    hostile_id = 'a"b\\c</script>'
+    path = "/posts/%22%5C%0A%E8%B7%AF%E5%BE%84%FF%ED%A0%80/"
+    capfd.readouterr()
+    response = client.get(path, HTTP_X_REQUEST_ID=hostile_id)
+    assert response.status_code == 404
+    [data] = request_lines(capfd)
+    assert data["request_id"] == hostile_id
+    assert data["path"] == response.wsgi_request.path
+    assert "路径" in data["path"] and "\n" in data["path"]
+    assert (data["status"], data["bytes"]) == (404, len(response.content))
+
+
+def test_log_level_warning_silences_the_request_log(client, capfd):
+    capfd.readouterr()
+    logger = logging.getLogger("inkstone.request")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        client.get("/")
+    finally:
+        logger.setLevel(level)
+    assert request_lines(capfd) == []
+    client.get("/")
+    assert [d["path"] for d in request_lines(capfd)] == ["/"]
 
 
 def test_log_time_follows_each_record():
