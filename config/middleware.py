@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import random
+import sys
 import time
 
 from django.conf import settings
@@ -15,6 +16,12 @@ request_log = logging.getLogger("inkstone.request")
 QUIET_PATHS = ("/healthz", "/readyz")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 STDERR = 2  # where logging's StreamHandler writes too (config/settings.py LOGGING)
+# Started with fd 2 closed, the next file or socket opened would get it.
+STDERR_OPEN = sys.__stderr__ is not None
+# Escaped, the longest path and method keep a line under PIPE_BUF (4,096 bytes), which
+# a pipe writes whole: lines from several threads and workers never interleave.
+LOGGED_PATH_MAX = 500
+LOGGED_METHOD_MAX = 16
 
 
 def request_id(incoming: str) -> str:
@@ -48,19 +55,23 @@ def log_request(rid: str, method: str, path: str, status: int, started, size) ->
     more CPU than the rest of a cache hit. LOG_LEVEL=WARNING turns it off."""
     if path in QUIET_PATHS or not request_log.isEnabledFor(logging.INFO):
         return
+    if not STDERR_OPEN:
+        return
     line = REQUEST_LINE.format(
         time=log_time(time.time()),
         rid=json_string(rid),
-        method=json_string(method),
-        path=json_string(path),
+        method=json_string(method[:LOGGED_METHOD_MAX]),
+        path=json_string(path[:LOGGED_PATH_MAX]),
         status=int(status),
         duration=round((time.perf_counter() - started) * 1000, 1),
         size="null" if size is None else int(size),
     )
     data = line.encode("utf-8", "backslashreplace")
     with contextlib.suppress(OSError):  # a lost log line must not fail the request
-        while data:
-            data = data[os.write(STDERR, data) :]
+        while written := os.write(STDERR, data):
+            data = data[written:]
+            if not data:
+                break
 
 
 # json.dumps of the whole line took three times as long as escaping its strings.

@@ -224,13 +224,13 @@ LOGGING = {
     "formatters": {"json": {"()": "config.middleware.JsonFormatter"}},
     "filters": {"outage": {"()": "config.middleware.OutageLogFilter"}},
     "handlers": {
-        "stdout": {
+        "stderr": {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "filters": ["outage"],
         }
     },
-    "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Our request log replaces Django's per-request warnings for 404s.
         "django.request": {"level": "ERROR"},

@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 from django.core.cache import cache
 from django.utils import translation
@@ -44,3 +46,13 @@ def staff_user(db):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def request_log_on():
+    """The request log at INFO, whatever LOG_LEVEL the tests run with."""
+    logger = logging.getLogger("inkstone.request")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield logger
+    logger.setLevel(level)

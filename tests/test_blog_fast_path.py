@@ -61,7 +61,7 @@ def call(path="/", method="GET", **headers):
 
 
 def test_a_hit_is_answered_before_django_with_every_header(
-    django_assert_num_queries, capfd
+    django_assert_num_queries, capfd, request_log_on
 ):
     PostFactory(title="Hello fast path")
     status, first, body = call()
@@ -79,7 +79,8 @@ def test_a_hit_is_answered_before_django_with_every_header(
     }
     assert "Content-Security-Policy" in hit
     assert "X-Content-Type-Options" in hit
-    logged = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    lines = capfd.readouterr().err.splitlines()
+    logged = [json.loads(line) for line in lines if '"inkstone.request"' in line]
     assert [(r["status"], r["path"], r["request_id"]) for r in logged] == [
         (200, "/", "abc-123")
     ]

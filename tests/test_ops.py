@@ -1,7 +1,7 @@
 import json
 import logging
-import os
 import time
+from datetime import datetime
 
 import pytest
 from django.db import connection
@@ -195,7 +195,7 @@ def request_lines(capfd) -> list[dict]:
     return [json.loads(line) for line in lines if '"inkstone.request"' in line]
 
 
-def test_request_log_is_one_json_line_without_secrets(client, capfd):
+def test_request_log_is_one_json_line_without_secrets(client, capfd, request_log_on):
     UserFactory(username="writer", is_staff=True)
     capfd.readouterr()
     response = client.post(
@@ -209,7 +209,14 @@ def test_request_log_is_one_json_line_without_secrets(client, capfd):
     assert data["status"] == response.status_code
     assert data["request_id"] == response["X-Request-ID"]
     assert isinstance(data["duration_ms"], float)
-    assert set(data) == {
+    assert (data["level"], data["logger"], data["message"]) == (
+        "INFO",
+        "inkstone.request",
+        "request",
+    )
+    logged_at = datetime.strptime(data["time"], "%Y-%m-%dT%H:%M:%S%z")
+    assert abs(logged_at.timestamp() - time.time()) < 60
+    assert list(data) == [
         "time",
         "level",
         "logger",
@@ -220,10 +227,10 @@ def test_request_log_is_one_json_line_without_secrets(client, capfd):
         "status",
         "duration_ms",
         "bytes",
-    }
+    ]
 
 
-def test_request_log_survives_hostile_paths_and_ids(client, capfd):
+def test_request_log_survives_hostile_paths_and_ids(client, capfd, request_log_on):
     hostile_id = 'a"b\\c</script>'
     path = "/posts/%22%5C%0A%E8%B7%AF%E5%BE%84%FF%ED%A0%80/"
     capfd.readouterr()
@@ -236,16 +243,26 @@ def test_request_log_survives_hostile_paths_and_ids(client, capfd):
     assert (data["status"], data["bytes"]) == (404, len(response.content))
 
 
-def test_log_level_warning_silences_the_request_log(client, capfd):
+def test_request_log_lines_stay_whole_for_a_pipe(client, capfd, request_log_on):
     capfd.readouterr()
-    logger = logging.getLogger("inkstone.request")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        client.get("/")
-    finally:
-        logger.setLevel(level)
+    client.get("/" + "%01" * 4000, HTTP_X_REQUEST_ID="\u00e9" * 64)
+    [line] = capfd.readouterr().err.splitlines()
+    assert len(line.encode()) + 1 <= 4096  # PIPE_BUF: written in one piece
+    assert json.loads(line)["path"] == "/" + "\x01" * 499
+
+
+def test_health_checks_are_not_logged(client, capfd, request_log_on):
+    capfd.readouterr()
+    assert client.get("/healthz").status_code == 200
     assert request_lines(capfd) == []
+
+
+def test_log_level_warning_silences_the_request_log(client, capfd, request_log_on):
+    capfd.readouterr()
+    request_log_on.setLevel(logging.WARNING)
+    client.get("/")
+    assert request_lines(capfd) == []
+    request_log_on.setLevel(logging.INFO)
     client.get("/")
     assert [d["path"] for d in request_lines(capfd)] == ["/"]
 
@@ -293,12 +310,3 @@ def test_request_ids_are_new_in_every_forked_worker():
         worker.join()
     assert len(ids) == 3
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
-
-
-def test_log_records_keep_what_gunicorns_error_log_prints():
-    from django.conf import settings  # noqa: F401  (settings tune logging on import)
-    from gunicorn.glogging import Logger
-
-    record = logging.makeLogRecord({"msg": "Booting worker with pid: %s", "args": (1,)})
-    line = logging.Formatter(Logger.error_fmt, Logger.datefmt).format(record)
-    assert f"[{os.getpid()}]" in line
