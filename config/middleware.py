@@ -53,9 +53,8 @@ def log_request(rid: str, method: str, path: str, status: int, started, size) ->
     """One JSON line a request on stderr, in JsonFormatter's shape, written with one
     write(). Under load a line through logging's records, handler and lock cost
     more CPU than the rest of a cache hit. LOG_LEVEL=WARNING turns it off."""
-    if path in QUIET_PATHS or not request_log.isEnabledFor(logging.INFO):
-        return
-    if not STDERR_OPEN:
+    quiet = path in QUIET_PATHS or not request_log.isEnabledFor(logging.INFO)
+    if quiet or not STDERR_OPEN:
         return
     line = REQUEST_LINE.format(
         time=log_time(time.time()),
@@ -68,10 +67,8 @@ def log_request(rid: str, method: str, path: str, status: int, started, size) ->
     )
     data = line.encode("utf-8", "backslashreplace")
     with contextlib.suppress(OSError):  # a lost log line must not fail the request
-        while written := os.write(STDERR, data):
+        while data and (written := os.write(STDERR, data)):
             data = data[written:]
-            if not data:
-                break
 
 
 # json.dumps of the whole line took three times as long as escaping its strings.
