@@ -3,6 +3,8 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import InvalidPage, Paginator
+from django.db import connection
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
@@ -21,24 +23,28 @@ RELATED_POSTS = 5
 # by name): bounded work for an article, even when a tag holds tens of thousands.
 RELATED_TAGS = 10
 RELATED_CANDIDATES_PER_TAG = 100
+PUBLISHED = Post.Status.PUBLISHED.value
 
 # An article page in one statement: the post, its author and tags, the published
 # posts just before and after it, and the related posts. Hand-written because it runs
 # on every article a crawler or a cold cache asks for: as three ORM and raw queries it
-# cost 1.4 ms of CPU and three round trips; this, 0.33 ms and one.
+# cost 1.4 ms of CPU and three round trips; this, 0.33 ms and one. It runs as a
+# prepared statement (see PreparingCursor).
+# - the published status is a literal, not a parameter, so that the plan PostgreSQL
+#   keeps for the prepared statement can use the partial index of published posts;
 # - previous/next test the plain range first, so each index walk starts at the
 #   article's published_at, not at the newest post;
 # - related posts are ranked from the post-tag index alone (its published_at is NULL
 #   unless the post is published): most shared tags first, then newest; only the five
 #   chosen posts are read.
-ARTICLE_SQL = """
+ARTICLE_SQL = f"""
 WITH post AS (
     SELECT p.id, p.title, p.slug, p.summary, p.language, p.status, p.published_at,
            p.created_at, p.updated_at, p.body_html, p.excerpt, p.toc,
            p.reading_minutes, p.detected_language, p.renderer_version, p.author_id
     FROM blog_post p
     WHERE p.slug = %(slug)s
-      AND (%(preview)s OR (p.status = %(published)s AND p.published_at <= %(now)s))
+      AND (%(preview)s OR (p.status = '{PUBLISHED}' AND p.published_at <= %(now)s))
 ), tag AS (
     SELECT t.id, t.name, t.slug
     FROM post
@@ -75,14 +81,14 @@ SELECT post.*,
      FROM tag) AS tag_rows,
     (SELECT json_build_array(n.id, n.title, n.slug, n.published_at)
      FROM blog_post n
-     WHERE n.status = %(published)s AND n.published_at <= %(now)s
+     WHERE n.status = '{PUBLISHED}' AND n.published_at <= %(now)s
        AND n.published_at <= post.published_at
        AND NOT (n.published_at = post.published_at AND n.id >= post.id)
      ORDER BY n.published_at DESC, n.id DESC
      LIMIT 1) AS previous_row,
     (SELECT json_build_array(n.id, n.title, n.slug, n.published_at)
      FROM blog_post n
-     WHERE n.status = %(published)s AND n.published_at <= %(now)s
+     WHERE n.status = '{PUBLISHED}' AND n.published_at <= %(now)s
        AND n.published_at >= post.published_at
        AND NOT (n.published_at = post.published_at AND n.id <= post.id)
      ORDER BY n.published_at, n.id
@@ -98,12 +104,19 @@ AUTHOR_COLUMNS = ["id", "username", "display_name", "first_name", "last_name"]
 LINKED_POST_COLUMNS = ["id", "title", "slug", "published_at"]
 
 
-def _instance(model, db: str, columns: list[str], values: list):
-    """A model instance from some of its columns; every other field is deferred.
-    (Model.from_db takes the values in the model's field order.)"""
-    row = dict(zip(columns, values, strict=True))
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in row]
-    return model.from_db(db, names, [row[name] for name in names])
+def _instance(model, db: str, row: dict):
+    """A model instance from some of its columns, each converted as the ORM would
+    (JSON fields are decoded); every other field is deferred. (Model.from_db takes
+    the values in the model's field order.)"""
+    names, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.attname in row:
+            value = row[field.attname]
+            for convert in field.get_db_converters(connection):
+                value = convert(value, field, connection)
+            names.append(field.attname)
+            values.append(value)
+    return model.from_db(db, names, values)
 
 
 def _linked_post(db: str, row: list | None) -> Post | None:
@@ -112,7 +125,34 @@ def _linked_post(db: str, row: list | None) -> Post | None:
         return None
     pk, title, slug, published_at = row
     values = [pk, title, slug, datetime.fromisoformat(published_at)]
-    return _instance(Post, db, LINKED_POST_COLUMNS, values)
+    return _instance(Post, db, dict(zip(LINKED_POST_COLUMNS, values, strict=True)))
+
+
+class PreparingCursor(ServerBindingCursor):
+    """A cursor that binds parameters on the server and prepares what it runs: a
+    connection plans the statement once, not on every request. PostgreSQL planned
+    the article statement in 0.5-0.8 ms and ran it in 0.6; prepared, a round trip
+    took 0.54 ms instead of 1.7. With DATABASE_PREPARED_STATEMENTS off, psycopg runs
+    the statement unprepared."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+def _prepared_row(sql: str, params: dict) -> dict | None:
+    """The first row of `sql`, run as a prepared statement through Django's own
+    cursor wrapper (health check, query log, execute wrappers, error translation)."""
+    with connection.cursor() as django_cursor:
+        wrapper = type(django_cursor)(
+            PreparingCursor(connection.connection), connection
+        )
+        with wrapper as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            columns = (column.name for column in cursor.description)
+            return dict(zip(columns, row, strict=True))
 
 
 def article(slug: str, *, preview: bool = False) -> Post | None:
@@ -122,20 +162,22 @@ def article(slug: str, *, preview: bool = False) -> Post | None:
     params = {
         "slug": slug,
         "preview": preview,
-        "published": Post.Status.PUBLISHED,
         "now": timezone.now(),
         "related_tags": RELATED_TAGS,
         "per_tag": RELATED_CANDIDATES_PER_TAG,
         "related": RELATED_POSTS,
     }
-    post = next(iter(Post.objects.raw(ARTICLE_SQL, params)), None)
-    if post is None:
+    row = _prepared_row(ARTICLE_SQL, params)
+    if row is None:
         return None
-    db = post._state.db
-    post.author = _instance(get_user_model(), db, AUTHOR_COLUMNS, post.author_row)
-    post.previous_post = _linked_post(db, post.previous_row)
-    post.next_post = _linked_post(db, post.next_row)
-    post.related_posts = [_linked_post(db, row) for row in post.related_rows]
+    db = connection.alias
+    post = _instance(Post, db, row)
+    post.tag_rows = row["tag_rows"]
+    author = dict(zip(AUTHOR_COLUMNS, row["author_row"], strict=True))
+    post.author = _instance(get_user_model(), db, author)
+    post.previous_post = _linked_post(db, row["previous_row"])
+    post.next_post = _linked_post(db, row["next_row"])
+    post.related_posts = [_linked_post(db, linked) for linked in row["related_rows"]]
     return post
 
 

@@ -119,6 +119,12 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
     os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
 )
+# Django turns psycopg's prepared statements off; the ORM binds parameters on the
+# client and never prepares, so this only lets the article statement be prepared
+# (blog.views.PreparingCursor). Off for a pooler that cannot keep them (PgBouncer
+# before 1.21, or without max_prepared_statements).
+if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 
 # Local memory by default; Redis (shared by every replica) when CACHE_URL or REDIS_URL
 # is a redis:// URL. Short socket timeouts: a dead Redis must cost milliseconds.

@@ -1,6 +1,10 @@
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -190,6 +194,53 @@ def test_article_query_count(client, django_assert_num_queries):
         response = client.get(post.get_absolute_url())
     assert len(response.context["related_posts"]) == 3
     assert response.content.decode().count("<li><a href=") >= 3
+
+
+def prepared_article_statements() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%WITH post AS%"],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_article_statement_is_prepared_once_per_connection(client):
+    first, second = PostFactory.create_batch(2, tags=[TagFactory()])
+    for post in (first, second, first):
+        response = client.get(post.get_absolute_url())
+        assert response.status_code == 200
+        assert post.title in response.content.decode()
+    assert prepared_article_statements() == 1
+
+
+def test_article_without_prepared_statements_is_the_same_page(client):
+    post = PostFactory(tags=TagFactory.create_batch(2))
+    prepared = client.get(post.get_absolute_url()).content
+    connection.ensure_connection()
+    connection.connection.prepare_threshold = None  # DATABASE_PREPARED_STATEMENTS=0
+    try:
+        connection.connection.execute("DEALLOCATE ALL")
+        assert client.get(post.get_absolute_url()).content == prepared
+        assert prepared_article_statements() == 0
+    finally:
+        connection.connection.prepare_threshold = 5
+
+
+@pytest.mark.parametrize(("value", "threshold"), [(None, 5), ("false", None)])
+def test_prepared_statements_can_be_switched_off(value, threshold):
+    code = (
+        "from config import settings;"
+        "print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(threshold)
 
 
 def test_previous_and_next_break_ties_on_id(client):
