@@ -1,3 +1,4 @@
+import functools
 from datetime import datetime
 
 from django.conf import settings
@@ -104,15 +105,24 @@ AUTHOR_COLUMNS = ["id", "username", "display_name", "first_name", "last_name"]
 LINKED_POST_COLUMNS = ["id", "title", "slug", "published_at"]
 
 
+@functools.cache
+def _loaded_fields(model) -> list[tuple]:
+    """(field, the ORM's converters of its database values) of each concrete field."""
+    return [
+        (field, field.get_db_converters(connection))
+        for field in model._meta.concrete_fields
+    ]
+
+
 def _instance(model, db: str, row: dict):
-    """A model instance from some of its columns, each converted as the ORM would
-    (JSON fields are decoded); every other field is deferred. (Model.from_db takes
-    the values in the model's field order.)"""
+    """A model instance from some of its columns, converted as the ORM would (JSON
+    fields are decoded); every other field is deferred. (Model.from_db takes the
+    values in the model's field order.)"""
     names, values = [], []
-    for field in model._meta.concrete_fields:
+    for field, converters in _loaded_fields(model):
         if field.attname in row:
             value = row[field.attname]
-            for convert in field.get_db_converters(connection):
+            for convert in converters:
                 value = convert(value, field, connection)
             names.append(field.attname)
             values.append(value)
