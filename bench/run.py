@@ -1161,8 +1161,8 @@ class Bench:
         def record(execute, sql, params, many, context):
             # With its parameters in place: the article statement is bound on the
             # server, so the query log holds it with $1, $2... EXPLAIN shows the
-            # plan for these values (the prepared statement's generic plan uses
-            # the same indexes).
+            # plan PostgreSQL makes for these values, not the generic plan the
+            # prepared statement settles on (checked by hand: the same indexes).
             statements.append(connection.ops.compose_sql(sql, params))
             return execute(sql, params, many, context)
 

@@ -121,8 +121,9 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
 )
 # Django turns psycopg's prepared statements off; the ORM binds parameters on the
 # client and never prepares, so this only lets the article statement be prepared
-# (blog.views.PreparingCursor). Off for a pooler that cannot keep them (PgBouncer
-# before 1.21, or without max_prepared_statements).
+# (blog.views.PreparingCursor; blog.apps caps psycopg's statement cache at one).
+# Off for a pooler that cannot keep them (PgBouncer before 1.22, or without
+# max_prepared_statements).
 if env_bool("DATABASE_PREPARED_STATEMENTS", True):
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 

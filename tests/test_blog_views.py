@@ -3,7 +3,9 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
@@ -205,6 +207,10 @@ def prepared_article_statements() -> int:
         return cursor.fetchone()[0]
 
 
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold"),
+    reason="DATABASE_PREPARED_STATEMENTS is off",
+)
 def test_article_statement_is_prepared_once_per_connection(client):
     first, second = PostFactory.create_batch(2, tags=[TagFactory()])
     for post in (first, second, first):
@@ -216,15 +222,42 @@ def test_article_statement_is_prepared_once_per_connection(client):
 
 def test_article_without_prepared_statements_is_the_same_page(client):
     post = PostFactory(tags=TagFactory.create_batch(2))
-    prepared = client.get(post.get_absolute_url()).content
     connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
     connection.connection.prepare_threshold = None  # DATABASE_PREPARED_STATEMENTS=0
     try:
-        connection.connection.execute("DEALLOCATE ALL")
-        assert client.get(post.get_absolute_url()).content == prepared
+        unprepared = client.get(post.get_absolute_url()).content
         assert prepared_article_statements() == 0
     finally:
-        connection.connection.prepare_threshold = 5
+        connection.connection.prepare_threshold = threshold
+    assert client.get(post.get_absolute_url()).content == unprepared
+
+
+def alter_title(column_type: str) -> None:
+    """Change blog_post.title's type from another session, as a deploy's migrate
+    does while the running app keeps its connections."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute(f"ALTER TABLE blog_post ALTER COLUMN title TYPE {column_type}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_article_survives_a_migration_under_its_prepared_statement(client):
+    first, second = PostFactory.create_batch(2)
+    assert client.get(first.get_absolute_url()).status_code == 200
+    alter_title("text")
+    try:
+        response = client.get(second.get_absolute_url())
+        assert response.status_code == 200
+        assert second.title in response.content.decode()
+    finally:
+        alter_title("varchar(200)")
+
+
+def test_connections_keep_one_prepared_statement_and_no_query_texts():
+    connection.ensure_connection()
+    assert connection.connection.prepared_max == 1
 
 
 @pytest.mark.parametrize(("value", "threshold"), [(None, 5), ("false", None)])
