@@ -780,7 +780,7 @@ class Bench:
             if result["busiest_worker_share"] > LOPSIDED_WORKER_SHARE:
                 # gunicorn's workers race to accept() on one socket; now and then
                 # one of them takes every connection wrk opens and the other idles
-                # for the whole run (1 run in 10 to 20 here): a figure of that race,
+                # for the whole run (from none to 1 run in 10 a bench): a figure of that race,
                 # not of the page. Run it once more and keep both.
                 log(
                     f"  {mode:<16} {scenario.label:<24} one worker took every connection: once more"
@@ -1595,7 +1595,7 @@ def markdown_report(results: dict) -> str:
         "else (on the VM this was built on, proactive memory reclaim keeps the page "
         "cache under 1 GB, so PostgreSQL reads part of a 3 GB database from disk). "
         "Both gunicorn workers accept() on one socket, and now and then one of them "
-        "takes every connection wrk opens while the other idles (1 run in 10 to 20 on this machine): "
+        "takes every connection wrk opens while the other idles (from none to 1 run in 10 a bench so far): "
         f"a run in which one worker spent more than {LOPSIDED_WORKER_SHARE:.0%} of "
         "the workers' CPU is run once more, and both are in the JSON. The minimal app's "
         "pages are smaller than Inkstone's; its shares are against the same ceiling.",
