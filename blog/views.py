@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import InvalidPage, Paginator
 from django.db import DatabaseError, connection
 from django.db.backends.postgresql.base import ServerBindingCursor
-from django.db.models import Count, Q
+from django.db.models import DEFERRED, Count, Q
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
@@ -111,26 +111,33 @@ LINKED_POST_COLUMNS = ["id", "title", "slug", "published_at"]
 
 
 @functools.cache
-def _loaded_fields(model) -> list[tuple]:
-    """(field, the ORM's converters of its database values) of each concrete field."""
+def _layout(model, columns: tuple[str, ...]) -> list[tuple]:
+    """For a row with these columns: (attname, field, the ORM's converters of its
+    database values) of each concrete field in order, attname None if not loaded."""
     return [
-        (field, field.get_db_converters(connection))
+        (
+            field.attname if field.attname in columns else None,
+            field,
+            field.get_db_converters(connection),
+        )
         for field in model._meta.concrete_fields
     ]
 
 
 def _instance(model, db: str, row: dict):
     """A model instance from some of its columns, converted as the ORM would (JSON
-    fields are decoded); every other field is deferred. (Model.from_db takes the
-    values in the model's field order.)"""
+    fields are decoded); every other field is deferred."""
     names, values = [], []
-    for field, converters in _loaded_fields(model):
-        if field.attname in row:
-            value = row[field.attname]
-            for convert in converters:
-                value = convert(value, field, connection)
-            names.append(field.attname)
-            values.append(value)
+    for attname, field, converters in _layout(model, tuple(row)):
+        if attname is None:
+            values.append(DEFERRED)
+            continue
+        value = row[attname]
+        for convert in converters:
+            value = convert(value, field, connection)
+        names.append(attname)
+        values.append(value)
+    # A value for every concrete field, in their order, as from_db takes them.
     return model.from_db(db, names, values)
 
 

@@ -1,6 +1,7 @@
 """Project-wide middleware: request logging and extra security headers."""
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -8,8 +9,12 @@ import random
 import sys
 import time
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError
+from django.dispatch import receiver
 
 request_log = logging.getLogger("inkstone.request")
 
@@ -104,8 +109,22 @@ class RequestLogMiddleware:
         return response
 
 
+@functools.cache
+def content_security_policy() -> tuple[str, str]:
+    """django-csp's Content-Security-Policy and its report-only variant, built from
+    the settings once. django-csp's own middleware builds both on every response
+    (3% of an article's CPU, uncached); Inkstone's policy never varies by request:
+    no nonces, no per-view decorators, so responses stay cacheable."""
+    return build_policy(), build_policy(report_only=True)
+
+
+@receiver(setting_changed)
+def forget_policy(**kwargs) -> None:
+    content_security_policy.cache_clear()
+
+
 class SecurityHeadersMiddleware:
-    """Headers Django's SecurityMiddleware does not set."""
+    """Headers Django's SecurityMiddleware does not set: the CSP and a few more."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -114,6 +133,13 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        # Django's debug pages style themselves inline.
+        if not (settings.DEBUG and response.status_code in (404, 500)):
+            policy, report_only = content_security_policy()
+            if policy:
+                response.setdefault(HEADER, policy)
+            if report_only:
+                response.setdefault(HEADER_REPORT_ONLY, report_only)
         return response
 
 

@@ -70,7 +70,6 @@ MIDDLEWARE = [
     "blog.page_cache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
-    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     *(["django.middleware.locale.LocaleMiddleware"] if LANGUAGE_NEGOTIATION else []),
@@ -280,7 +279,9 @@ else:
     MEDIA_ORIGINS = []
 
 # No per-request nonces: responses stay byte-identical, so they can be cached and
-# revalidated with ETags. Every script and style is a static file.
+# revalidated with ETags. Every script and style is a static file. Sent by
+# config.middleware.SecurityHeadersMiddleware, built once from this setting
+# (django-csp's nonces and per-view decorators are not used).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

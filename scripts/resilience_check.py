@@ -237,7 +237,7 @@ def db_outage(args) -> bool:
 
 def workers(args) -> bool:
     media = Path(tempfile.mkdtemp(prefix="inkstone-media-"))
-    threads = int(pool_env(args).get("GUNICORN_THREADS", 4))
+    threads = int(pool_env(args).get("GUNICORN_THREADS", 2))
     figures, ok = [], True
     try:
         with site(args, staff=True, MEDIA_ROOT=media) as (env, server):
