@@ -88,6 +88,9 @@ LIST_FIELDS = (
 )
 
 
+TAG_COLUMNS = ("id", "name", "slug")
+
+
 class TagRows(models.Func):
     """A post's tags by name as JSON [[id, name, slug], ...], in one correlated
     subquery per row: a list page of ten posts needs no separate tag query, and
@@ -338,7 +341,8 @@ class Post(models.Model):
         rows = self.__dict__.get("tag_rows")
         if rows is None:
             return list(self.tags.all())
-        return [Tag(id=pk, name=name, slug=slug) for pk, name, slug in rows]
+        db = self._state.db
+        return [Tag.from_db(db, TAG_COLUMNS, row) for row in rows]
 
     @cached_property
     def first_image_url(self) -> str:
