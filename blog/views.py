@@ -174,7 +174,9 @@ def _prepared_row(sql: str, params: dict) -> dict | None:
             row = cursor.fetchone()
             if row is None:
                 return None
-            columns = (column.name for column in cursor.description)
+            # Read off the result: cursor.description builds a Column a column.
+            result = cursor.pgresult
+            columns = (result.fname(i).decode() for i in range(result.nfields))
             return dict(zip(columns, row, strict=True))
 
 
