@@ -16,6 +16,7 @@ Last-Modified date and the cache key all derive from that token, so:
 Requests that carry a session cookie (authors, staff) bypass all of this.
 """
 
+import functools
 import hashlib
 import logging
 import threading
@@ -219,7 +220,7 @@ def is_not_modified(
 def validator_headers(etag: str, last_modified: datetime) -> dict[str, str]:
     return {
         "ETag": etag,
-        "Last-Modified": format_datetime(last_modified.astimezone(UTC), usegmt=True),
+        "Last-Modified": http_date(last_modified),
         "Cache-Control": cache_control(),
     }
 
@@ -235,6 +236,13 @@ def cache_get(key: str):
         return None
 
 
+# Both change with the content version or the settings, not from request to request.
+@functools.lru_cache(maxsize=8)
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+@functools.cache
 def cache_control() -> str:
     return (
         f"public, max-age={settings.PAGE_CACHE_MAX_AGE}, "
@@ -322,14 +330,14 @@ class PageCacheMiddleware:
 
     @staticmethod
     def _cache_set(key: str, response) -> None:
+        if degraded.active or not settings.PAGE_CACHE_ENABLED:
+            return
         headers = {
             name: value
             for name, value in response.items()
             if name.lower() not in STAMPED_HEADERS
         }
         entry = (response.status_code, headers, response.content)
-        if degraded.active or not settings.PAGE_CACHE_ENABLED:
-            return
         try:
             caches[settings.PAGE_CACHE_ALIAS].set(
                 key, entry, settings.PAGE_CACHE_SECONDS
@@ -414,6 +422,7 @@ hot = _HotAnswers()
 @receiver(setting_changed)
 def forget_answers(**kwargs) -> None:
     hot.clear()
+    cache_control.cache_clear()
 
 
 class FastPath:

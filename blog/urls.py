@@ -10,7 +10,7 @@ register_converter(MonthConverter, "mm")
 app_name = "blog"
 urlpatterns = [
     path("", views.PostListView.as_view(), name="post_list"),
-    path("posts/<uslug:slug>/", views.PostDetailView.as_view(), name="post_detail"),
+    path("posts/<uslug:slug>/", views.post_detail, name="post_detail"),
     path("tags/", views.tag_list, name="tag_list"),
     path("tags/<uslug:slug>/", views.TagDetailView.as_view(), name="tag_detail"),
     path("tags/<uslug:slug>/feed/rss/", feeds.TagFeed(), name="tag_feed_rss"),

@@ -13,8 +13,8 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
-from django.views.generic import DetailView, ListView, MonthArchiveView, YearArchiveView
+from django.views.decorators.http import require_GET, require_safe
+from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 
 from . import search
 from .models import TAG_COLUMNS, Post, SlugRedirect, Tag
@@ -141,13 +141,27 @@ def _instance(model, db: str, row: dict):
     return model.from_db(db, names, values)
 
 
+@functools.cache
+def _linked_post_slots() -> tuple[list, list[int]]:
+    """A Post's values with every field deferred, and where LINKED_POST_COLUMNS go."""
+    attnames = [field.attname for field in Post._meta.concrete_fields]
+    slots = [attnames.index(column) for column in LINKED_POST_COLUMNS]
+    return [DEFERRED] * len(attnames), slots
+
+
 def _linked_post(db: str, row: list | None) -> Post | None:
-    """A post linked from an article (previous, next, related), from its JSON row."""
+    """A post linked from an article (previous, next, related), from its JSON row.
+    None of these columns has a converter; the date comes as ISO 8601 text."""
     if row is None:
         return None
     pk, title, slug, published_at = row
-    values = [pk, title, slug, datetime.fromisoformat(published_at)]
-    return _instance(Post, db, dict(zip(LINKED_POST_COLUMNS, values, strict=True)))
+    deferred, slots = _linked_post_slots()
+    values = deferred.copy()
+    for slot, value in zip(
+        slots, (pk, title, slug, datetime.fromisoformat(published_at)), strict=True
+    ):
+        values[slot] = value
+    return Post.from_db(db, LINKED_POST_COLUMNS, values)
 
 
 class PreparingCursor(ServerBindingCursor):
@@ -235,36 +249,25 @@ class PostListView(ReaderPaginationMixin, ListView):
         return Post.objects.published().for_list()
 
 
-class PostDetailView(DetailView):
-    """An article; staff also see drafts and scheduled posts here, as a preview."""
-
-    context_object_name = "post"
-
-    def get_object(self, queryset=None):
-        post = article(self.kwargs["slug"], preview=self.request.user.is_staff)
-        if post is None:
-            raise Http404("No such post.")
-        return post
-
-    def get(self, request, *args, **kwargs):
-        try:
-            return super().get(request, *args, **kwargs)
-        except Http404:
-            redirect = (
-                SlugRedirect.objects.filter(old_slug=kwargs["slug"])
-                .select_related("post")
-                .first()
-            )
-            if redirect and (redirect.post.is_published or request.user.is_staff):
-                return HttpResponsePermanentRedirect(redirect.post.get_absolute_url())
-            raise
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["previous_post"] = self.object.previous_post
-        context["next_post"] = self.object.next_post
-        context["related_posts"] = self.object.related_posts
-        return context
+@require_safe
+def post_detail(request, slug: str):
+    """An article; staff also see drafts and scheduled posts here, as a preview. An
+    old slug redirects to the post's current URL."""
+    post = article(slug, preview=request.user.is_staff)
+    if post is None:
+        redirect = (
+            SlugRedirect.objects.filter(old_slug=slug).select_related("post").first()
+        )
+        if redirect and (redirect.post.is_published or request.user.is_staff):
+            return HttpResponsePermanentRedirect(redirect.post.get_absolute_url())
+        raise Http404("No such post.")
+    context = {
+        "post": post,
+        "previous_post": post.previous_post,
+        "next_post": post.next_post,
+        "related_posts": post.related_posts,
+    }
+    return render(request, "blog/post_detail.html", context)
 
 
 # Every tag page looks its tag up; as an ORM get() that cost 7% of the page's CPU,
