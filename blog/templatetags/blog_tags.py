@@ -39,7 +39,12 @@ class ConstantNode(template.Node):
         self.nodelist = nodelist
 
     def render(self, context) -> str:
-        key = (self, get_language(), get_script_prefix())
+        # The script prefix is the request's: looked up once a render. The language
+        # is not, since {% language %} can change it within a template.
+        prefix = context.render_context.get(ConstantNode)
+        if prefix is None:
+            prefix = context.render_context[ConstantNode] = get_script_prefix()
+        key = (self, get_language(), prefix)
         try:
             return _constants[key]
         except KeyError:
@@ -148,6 +153,17 @@ def post_entries(posts) -> str:
     ~20 µs a post."""
     tz = timezone.get_current_timezone()
     return mark_safe("".join(f"  {post_entry(post, tz)}" for post in posts))
+
+
+@register.simple_tag
+def article_tag_metas(post) -> str:
+    """An article:tag <meta> for each of the post's tags."""
+    return mark_safe(
+        "".join(
+            f'<meta property="article:tag" content="{escape(tag.name)}">\n  '
+            for tag in post.tag_list
+        )
+    )
 
 
 @register.simple_tag
