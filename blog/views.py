@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 
@@ -294,7 +295,9 @@ class TagDetailView(ReaderPaginationMixin, ListView):
         return Post.objects.published().tagged(self.tag).for_list()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(tag=self.tag, **kwargs)
+        # The page's title and description, translated once rather than twice.
+        title = gettext("Posts tagged “%(name)s”") % {"name": self.tag.name}
+        return super().get_context_data(tag=self.tag, title=title, **kwargs)
 
 
 @require_GET

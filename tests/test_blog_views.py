@@ -343,3 +343,14 @@ def test_article_head_describes_the_post_for_search_engines_and_social(
     assert data["datePublished"] == "2026-03-01T16:30:00+00:00"
     assert data["keywords"] == "Python"
     assert f"© {timezone.localdate().year} " in html
+
+
+def test_tag_page_title_is_translated_and_escaped(client, settings):
+    tag = TagFactory(name="<深度学习>")
+    PostFactory(tags=[tag])
+    html = client.get(tag.get_absolute_url()).content.decode()
+    assert "<title>Posts tagged “&lt;深度学习&gt;” · " in html
+    assert '<meta name="description" content="Posts tagged “&lt;深度学习&gt;”">' in html
+    settings.LANGUAGE_CODE = "zh-hans"
+    html = client.get(tag.get_absolute_url()).content.decode()
+    assert "<title>标签为“&lt;深度学习&gt;”的文章 · " in html
