@@ -107,17 +107,18 @@ SELECT post.*,
 FROM post
 JOIN accounts_user u ON u.id = post.author_id
 """
-AUTHOR_COLUMNS = ["id", "username", "display_name", "first_name", "last_name"]
-LINKED_POST_COLUMNS = ["id", "title", "slug", "published_at"]
+AUTHOR_COLUMNS = ("id", "username", "display_name", "first_name", "last_name")
+LINKED_POST_COLUMNS = ("id", "title", "slug", "published_at")
 
 
 @functools.cache
 def _layout(model, columns: tuple[str, ...]) -> list[tuple]:
-    """For a row with these columns: (attname, field, the ORM's converters of its
-    database values) of each concrete field in order, attname None if not loaded."""
+    """For values in this column order: (the position of each concrete field's value,
+    None if it was not loaded; the field; the ORM's converters of its database
+    values), in the model's field order."""
     return [
         (
-            field.attname if field.attname in columns else None,
+            columns.index(field.attname) if field.attname in columns else None,
             field,
             field.get_db_converters(connection),
         )
@@ -125,44 +126,29 @@ def _layout(model, columns: tuple[str, ...]) -> list[tuple]:
     ]
 
 
-def _instance(model, db: str, row: dict):
+def _instance(model, db: str, columns: tuple[str, ...], row):
     """A model instance from some of its columns, converted as the ORM would (JSON
     fields are decoded); every other field is deferred."""
-    names, values = [], []
-    for attname, field, converters in _layout(model, tuple(row)):
-        if attname is None:
+    values = []
+    for position, field, converters in _layout(model, columns):
+        if position is None:
             values.append(DEFERRED)
             continue
-        value = row[attname]
+        value = row[position]
         for convert in converters:
             value = convert(value, field, connection)
-        names.append(attname)
         values.append(value)
-    # A value for every concrete field, in their order, as from_db takes them.
-    return model.from_db(db, names, values)
-
-
-@functools.cache
-def _linked_post_slots() -> tuple[list, list[int]]:
-    """A Post's values with every field deferred, and where LINKED_POST_COLUMNS go."""
-    attnames = [field.attname for field in Post._meta.concrete_fields]
-    slots = [attnames.index(column) for column in LINKED_POST_COLUMNS]
-    return [DEFERRED] * len(attnames), slots
+    # A value for every concrete field, in their order: from_db takes them as they are.
+    return model.from_db(db, columns, values)
 
 
 def _linked_post(db: str, row: list | None) -> Post | None:
-    """A post linked from an article (previous, next, related), from its JSON row.
-    None of these columns has a converter; the date comes as ISO 8601 text."""
+    """A post linked from an article (previous, next, related), from its JSON row."""
     if row is None:
         return None
     pk, title, slug, published_at = row
-    deferred, slots = _linked_post_slots()
-    values = deferred.copy()
-    for slot, value in zip(
-        slots, (pk, title, slug, datetime.fromisoformat(published_at)), strict=True
-    ):
-        values[slot] = value
-    return Post.from_db(db, LINKED_POST_COLUMNS, values)
+    values = (pk, title, slug, datetime.fromisoformat(published_at))
+    return _instance(Post, db, LINKED_POST_COLUMNS, values)
 
 
 class PreparingCursor(ServerBindingCursor):
@@ -232,10 +218,9 @@ def article(slug: str, *, preview: bool = False) -> Post | None:
     if row is None:
         return None
     db = connection.alias
-    post = _instance(Post, db, row)
+    post = _instance(Post, db, tuple(row), tuple(row.values()))
     post.tag_rows = row["tag_rows"]
-    author = dict(zip(AUTHOR_COLUMNS, row["author_row"], strict=True))
-    post.author = _instance(get_user_model(), db, author)
+    post.author = _instance(get_user_model(), db, AUTHOR_COLUMNS, row["author_row"])
     post.previous_post = _linked_post(db, row["previous_row"])
     post.next_post = _linked_post(db, row["next_row"])
     post.related_posts = [_linked_post(db, linked) for linked in row["related_rows"]]
