@@ -386,7 +386,7 @@ class Gunicorn:
         )
         wait_for_port(self.port, self.process, 60, self.log_path)
         deadline = time.monotonic() + 60
-        wanted = int(env["WEB_CONCURRENCY"])
+        wanted = self.bench.results["settings"]["gunicorn_workers"]
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 probe = "/healthz" if self.app == ("config.wsgi",) else "/"
@@ -700,8 +700,6 @@ class Bench:
             SITE_URL=f"http://127.0.0.1:{self.app_port}",
             DJANGO_SETTINGS_MODULE="config.settings",
         )
-        env.setdefault("WEB_CONCURRENCY", "2")
-        env.setdefault("GUNICORN_THREADS", "4")
         for name in ("PAGE_CACHE_ENABLED", "GUNICORN_BIND", "DJANGO_SSL_REDIRECT"):
             env.pop(name, None)
         return env
