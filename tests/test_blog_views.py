@@ -345,6 +345,27 @@ def test_article_head_describes_the_post_for_search_engines_and_social(
     assert f"© {timezone.localdate().year} " in html
 
 
+def test_article_shares_its_first_image_not_one_shown_as_code(client, settings):
+    settings.SITE_URL = "https://blog.example"
+    code_only = PostFactory(body='Markup:\n\n```html\n<img src="/not-this.png">\n```\n')
+    html = client.get(code_only.get_absolute_url()).content.decode()
+    assert '<meta name="twitter:card" content="summary">' in html
+    assert "og:image" not in html
+    post = PostFactory(
+        body='```html\n<img src="/not-this.png">\n```\n\n'
+        "![A plot](/media/uploads/plot.png?v=1&s=2)\n\n![Later](/media/later.png)\n"
+    )
+    html = client.get(post.get_absolute_url()).content.decode()
+    image = "https://blog.example/media/uploads/plot.png?v=1&amp;s=2"
+    assert f'<meta property="og:image" content="{image}">' in html
+    assert f'<meta name="twitter:image" content="{image}">' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    payload = html.split('<script type="application/ld+json">')[1].split("</script>")[0]
+    assert json.loads(payload)["image"] == (
+        "https://blog.example/media/uploads/plot.png?v=1&s=2"
+    )
+
+
 def test_tag_page_title_is_translated_and_escaped(client, settings):
     tag = TagFactory(name="<深度学习>")
     PostFactory(tags=[tag])
