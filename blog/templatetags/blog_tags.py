@@ -76,12 +76,6 @@ def canonical_url(context) -> str:
     return url
 
 
-@register.filter(expects_localtime=True)
-def isoformat(value) -> str:
-    """|date:'c' without a date format's machinery (25 µs a use)."""
-    return value.isoformat()
-
-
 @register.simple_tag
 def current_year() -> int:
     """{% now "Y" %} without a date format's machinery (20 µs a page)."""
@@ -105,7 +99,6 @@ def json_ld(data: dict) -> str:
     return mark_safe(f'<script type="application/ld+json">{payload}</script>')
 
 
-@register.simple_tag
 def post_json_ld(post) -> str:
     author = post.author
     url = settings.SITE_URL + post.get_absolute_url()
@@ -155,14 +148,38 @@ def post_entries(posts) -> str:
     return mark_safe("".join(f"  {post_entry(post, tz)}" for post in posts))
 
 
+# Built here rather than in the template: as fourteen template nodes the article's
+# social markup cost 10% of its page's instructions.
 @register.simple_tag
-def article_tag_metas(post) -> str:
-    """An article:tag <meta> for each of the post's tags."""
-    return mark_safe(
-        "".join(
-            f'<meta property="article:tag" content="{escape(tag.name)}">\n  '
-            for tag in post.tag_list
+def article_social_meta(post) -> str:
+    """The article's Open Graph and Twitter card <meta> lines and its JSON-LD."""
+    title, excerpt = escape(post.title), escape(post.excerpt)
+    tz = timezone.get_current_timezone()
+    published = timezone.localtime(post.published_at, tz).isoformat()
+    modified = timezone.localtime(post.updated_at, tz).isoformat()
+    tags = "".join(
+        f'<meta property="article:tag" content="{escape(tag.name)}">\n  '
+        for tag in post.tag_list
+    )
+    if post.first_image_url:
+        image = escape(absolute(post.first_image_url))
+        card = (
+            f'<meta property="og:image" content="{image}">\n'
+            '  <meta name="twitter:card" content="summary_large_image">\n'
+            f'  <meta name="twitter:image" content="{image}">'
         )
+    else:
+        card = '<meta name="twitter:card" content="summary">'
+    return mark_safe(
+        '<meta property="og:type" content="article">\n'
+        f'  <meta property="og:title" content="{title}">\n'
+        f'  <meta property="og:description" content="{excerpt}">\n'
+        f'  <meta property="article:published_time" content="{published}">\n'
+        f'  <meta property="article:modified_time" content="{modified}">\n'
+        f"  {tags}{card}\n"
+        f'  <meta name="twitter:title" content="{title}">\n'
+        f'  <meta name="twitter:description" content="{excerpt}">\n'
+        f"  {post_json_ld(post)}"
     )
 
 
