@@ -303,8 +303,8 @@ class Post(models.Model):
                     old_slug=previous["slug"], defaults={"post": self}
                 )
 
-    def get_absolute_url(self) -> str:
-        return slug_url("blog:post_detail", "slug", self.slug)
+    def get_absolute_url(self, script_prefix: str | None = None) -> str:
+        return slug_url("blog:post_detail", "slug", self.slug, script_prefix)
 
     def render(self) -> None:
         rendered = markdown.render(self.body)

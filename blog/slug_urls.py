@@ -23,9 +23,13 @@ def _around_placeholder(viewname: str, kwarg: str, prefix: str) -> tuple[str, st
     return head, tail
 
 
-def slug_url(viewname: str, kwarg: str, value: str) -> str:
-    """reverse(viewname, kwargs={kwarg: value})."""
-    return _slug_url(viewname, kwarg, value, get_script_prefix())
+def slug_url(
+    viewname: str, kwarg: str, value: str, script_prefix: str | None = None
+) -> str:
+    """reverse(viewname, kwargs={kwarg: value}); a list that links many passes the
+    script prefix it looked up once."""
+    prefix = get_script_prefix() if script_prefix is None else script_prefix
+    return _slug_url(viewname, kwarg, value, prefix)
 
 
 # A list page links the same few hundred tags over and over.

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from blog.models import Post
@@ -375,3 +375,28 @@ def test_tag_page_title_is_translated_and_escaped(client, settings):
     settings.LANGUAGE_CODE = "zh-hans"
     html = client.get(tag.get_absolute_url()).content.decode()
     assert "<title>标签为“&lt;深度学习&gt;”的文章 · " in html
+
+
+def test_lists_and_articles_link_under_the_script_prefix(client):
+    """Mounted at /blog/ (FORCE_SCRIPT_NAME or a proxy's SCRIPT_NAME), every post and
+    tag link of the list entries and related posts starts with it. (The test
+    client does not set the script prefix as the WSGI handler does.)"""
+    tag = TagFactory(name="Python", slug="python")
+    older = PostFactory(slug="older", tags=[tag])
+    newer = PostFactory(slug="newer", tags=[tag])
+    set_script_prefix("/blog/")
+    try:
+        home = client.get("/", SCRIPT_NAME="/blog").content.decode()
+        article = client.get("/posts/newer/", SCRIPT_NAME="/blog").content.decode()
+    finally:
+        set_script_prefix("/")
+    assert 'href="/blog/posts/newer/"' in home
+    assert 'href="/blog/posts/older/"' in home
+    assert 'href="/blog/tags/python/"' in home
+    assert '<li><a href="/blog/posts/older/">' in article  # related
+    assert 'href="/posts/' not in home + article
+    assert 'href="/tags/' not in home + article
+    home = client.get("/").content.decode()
+    assert 'href="/posts/newer/"' in home
+    assert older.get_absolute_url() == "/posts/older/"
+    assert newer.get_absolute_url("/blog/") == "/blog/posts/newer/"

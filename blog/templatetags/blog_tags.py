@@ -144,7 +144,7 @@ def current_locale() -> Locale:
 
 
 def post_entry(post, locale: Locale) -> str:
-    url = post.get_absolute_url()
+    url = post.get_absolute_url(locale.script_prefix)
     return mark_safe(
         f'<article class="entry" lang="{escape(post.lang)}">\n'
         f'  <h2 class="entry-title"><a href="{escape(url)}">{escape(post.title)}</a>'
@@ -213,11 +213,11 @@ def toc_items(toc: list[dict]) -> str:
 @register.simple_tag
 def related_items(posts: list) -> str:
     """The <li> of each related post: its title, linked, and date."""
-    tz = timezone.get_current_timezone()
+    locale = current_locale()
     return mark_safe(
         "".join(
-            f'<li><a href="{escape(post.get_absolute_url())}">{escape(post.title)}</a>'
-            f" {post_time(post, tz)}</li>"
+            f'<li><a href="{escape(post.get_absolute_url(locale.script_prefix))}">'
+            f"{escape(post.title)}</a> {post_time(post, locale.tz)}</li>"
             for post in posts
         )
     )
