@@ -79,12 +79,13 @@ WARMUP_CONNECTIONS = 8
 SEARCH_RUNS = 50
 # Modes served without the page cache; "reference" is bench/minimal_app.
 UNCACHED_MODES = ("cold", "reference")  # the rest get a shorter warm-up
-# After each cold run, its service time: a short run with fewer connections than the
-# workers have threads, so no request waits behind another. At 32 connections a p50
-# is mostly queueing, and how the connections happened to split between the two
-# workers moved it by up to 3x between runs of the same page; the 100k-vs-1k and
-# deep-vs-first targets compare these.
-SERVICE_CONNECTIONS = 2
+# After each cold run, its service time: a short run with one connection, so no
+# request waits behind another or shares a worker's GIL. At 32 connections a p50 is
+# mostly queueing, and how the connections happened to split between the two
+# workers moved it by up to 3x between runs of the same page; with two connections,
+# both landed on one worker in some rounds and not in others, and the p50 doubled
+# (home: 5 or 11 ms). The 100k-vs-1k and deep-vs-first targets compare these.
+SERVICE_CONNECTIONS = 1
 SERVICE_SECONDS = 3
 # The size targets compare service p50s measured in turns: the page at 100k, then the
 # same URL on a copy of the 1k database (served at the same time by a second gunicorn),
@@ -1550,6 +1551,10 @@ def measured(run: dict) -> bool:
     return bool(run["requests"]) and run["status_ok"] and not run["errors"]
 
 
+def connections(n: int) -> str:
+    return f"{n} connection{'' if n == 1 else 's'}"
+
+
 def fraction(x: float) -> str:
     return f"1/{1 / x:.1f}" if x > 0 else "0"
 
@@ -1673,7 +1678,7 @@ def evaluate(results: dict) -> list[dict]:
         what = "page 1" if deep else "1k"
         add(
             f"{large}: cold {comparison['label']} p50 vs {what} "
-            f"({SERVICE_CONNECTIONS} connections, {comparison['how']})",
+            f"({connections(SERVICE_CONNECTIONS)}, {comparison['how']})",
             f"{comparison['p50_ms']:.1f} / {comparison['against_p50_ms']:.1f} ms = "
             f"{ratio:.2f}x",
             f"≤ {DEEP_VS_FIRST_P50 if deep else LARGE_VS_SMALL_P50}x",
@@ -1749,9 +1754,9 @@ def markdown_report(results: dict) -> str:
         f"with {WARMUP_CONNECTIONS} connections (half that, at least 1 s, with the page cache on). "
         f"gunicorn: config/gunicorn.conf.py, {settings['gunicorn_workers']} workers x "
         f"{settings['gunicorn_threads']} threads, production settings. "
-        f"Service p50 = p50 of a {SERVICE_SECONDS} s run with {SERVICE_CONNECTIONS} "
-        "connections right after each cold run, where no request waits behind another "
-        "(at 32 connections a p50 is mostly queueing and moved up to 3x with how the "
+        f"Service p50 = p50 of a {SERVICE_SECONDS} s run with "
+        f"{connections(SERVICE_CONNECTIONS)} right after each cold run, where no "
+        "request waits behind another or shares a worker (at 32 connections a p50 is mostly queueing and moved up to 3x with how the "
         "connections split between the workers). The 100k-vs-1k and deep-page targets "
         f"compare service p50s measured in turns: {INTERLEAVED_ROUNDS} rounds of the "
         "page at 100k and the same URL on a copy of the 1k database (a second gunicorn), "
@@ -1836,7 +1841,7 @@ def markdown_report(results: dict) -> str:
         if phase.get("size_comparisons"):
             lines += [
                 "",
-                f"Service p50 in turns ({SERVICE_CONNECTIONS} connections, "
+                f"Service p50 in turns ({connections(SERVICE_CONNECTIONS)}, "
                 f"{INTERLEAVED_ROUNDS} rounds of {SERVICE_SECONDS} s a side):",
                 "",
                 "| Page | Against | Median ms | Against, median ms | Rounds ms | "
