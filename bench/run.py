@@ -17,7 +17,11 @@
    cached").
 4. wrk, 32 connections and 2 threads, 10 s a scenario (--quick: 3 s), with
    bench/wrk_report.lua printing percentiles and errors as JSON; the server's CPU
-   time per request from /proc, and each worker's peak RSS.
+   time per request from /proc, and each worker's peak RSS. After each cold run, a
+   3 s run with one connection (the service p50). At the large size, each page's
+   service p50 in turns with the same URL on a copy of the 1,000-post database
+   (inkstone_bench_1k, a second gunicorn), and the deep page in turns with page 1:
+   the size targets compare those.
 5. The ceiling: the home page's HTML (and, for the article rows, the article's HTML)
    served as a static file by nginx on this machine, benchmarked the same way; every
    figure is also given as a fraction of it. The floor: gunicorn with the same config
@@ -1756,8 +1760,9 @@ def markdown_report(results: dict) -> str:
         f"{settings['gunicorn_threads']} threads, production settings. "
         f"Service p50 = p50 of a {SERVICE_SECONDS} s run with "
         f"{connections(SERVICE_CONNECTIONS)} right after each cold run, where no "
-        "request waits behind another or shares a worker (at 32 connections a p50 is mostly queueing and moved up to 3x with how the "
-        "connections split between the workers). The 100k-vs-1k and deep-page targets "
+        "request waits behind another or shares a worker (at 32 connections a p50 is "
+        "mostly queueing and moved up to 3x with how the connections split between "
+        "the workers). The 100k-vs-1k and deep-page targets "
         f"compare service p50s measured in turns: {INTERLEAVED_ROUNDS} rounds of the "
         "page at 100k and the same URL on a copy of the 1k database (a second gunicorn), "
         "or the deep page and page 1, first one then the other, and the median of each "
