@@ -241,7 +241,7 @@ def reading_time(minutes: int, language: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def tag_link(name: str, slug: str, prefix: str) -> str:
-    url = slug_url("blog:tag_detail", "slug", slug)
+    url = slug_url("blog:tag_detail", "slug", slug, prefix)
     return f'<a class="tag" href="{escape(url)}" rel="tag">{escape(name)}</a>'
 
 
