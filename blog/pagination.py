@@ -18,6 +18,7 @@
 
 import contextlib
 import hashlib
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.core.exceptions import FieldDoesNotExist
@@ -72,9 +73,19 @@ def after(fields: list[tuple[str, bool]], anchor: tuple) -> Q:
 
 
 class ReaderPaginator(Paginator):
-    def __init__(self, object_list, per_page, *, count_key: str | None = None, **kw):
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *,
+        count_key: str | None = None,
+        rows: Callable[[int, int], list] | None = None,
+        **kw,
+    ):
         super().__init__(object_list, per_page, **kw)
         self.count_key = count_key
+        # Rows bottom..top of object_list, fetched faster than slicing it would.
+        self.rows = rows
 
     @cached_property
     def count(self) -> int:
@@ -118,11 +129,13 @@ class ReaderPaginator(Paginator):
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        if bottom < DEEP_OFFSET:
-            return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
+        if bottom < DEEP_OFFSET:
+            if self.rows is not None:
+                return self._get_page(self.rows(bottom, top), number, self)
+            return super().page(number)
         ids = self.object_list.values_list("pk", flat=True)
         fields = keyset_ordering(self.object_list)
         anchors = self.anchors(fields) if fields and bottom >= ANCHOR_STEP else None
@@ -148,7 +161,8 @@ def count_key(request) -> str | None:
 
 
 class ReaderPaginationMixin:
-    """List views: the fast paginator, with a cached count for this list."""
+    """List views: the fast paginator, with a cached count for this list. A view can
+    define page_rows(bottom, top), the rows of a page before the deep ones."""
 
     paginator_class = ReaderPaginator
 
@@ -161,4 +175,5 @@ class ReaderPaginationMixin:
             orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
             count_key=count_key(self.request),
+            rows=getattr(self, "page_rows", None),
         )

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 
 from . import search
-from .models import TAG_COLUMNS, Post, SlugRedirect, Tag
+from .models import LIST_FIELDS, TAG_COLUMNS, Post, SlugRedirect, Tag, TagRows
 from .pagination import ReaderPaginationMixin
 
 RELATED_POSTS = 5
@@ -162,23 +162,28 @@ class PreparingCursor(ServerBindingCursor):
     def execute(self, query, params=None, *, prepare=None, binary=None):
         return super().execute(query, params, prepare=True, binary=binary)
 
+    def _maybe_prepare_gen(self, pgq, *, prepare=None, binary=None):
+        # psycopg records the statement only when it runs unprepared; Django's query
+        # log (DEBUG, tests) reads it from here, and logged None for these.
+        self._query = pgq
+        return super()._maybe_prepare_gen(pgq, prepare=prepare, binary=binary)
 
-def _prepared_row(sql: str, params: dict) -> dict | None:
-    """The first row of `sql`, run as a prepared statement through Django's own
-    cursor wrapper (health check, query log, execute wrappers, error translation)."""
+
+def _prepared_rows(sql: str, params: dict) -> tuple[tuple[str, ...], list[tuple]]:
+    """(column names, rows) of `sql`, run as a prepared statement through Django's
+    own cursor wrapper (health check, query log, execute wrappers, error
+    translation)."""
     with connection.cursor() as django_cursor:
         wrapper = type(django_cursor)(
             PreparingCursor(connection.connection), connection
         )
         with wrapper as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
-            if row is None:
-                return None
+            rows = cursor.fetchall()
             # Read off the result: cursor.description builds a Column a column.
             result = cursor.pgresult
-            columns = (result.fname(i).decode() for i in range(result.nfields))
-            return dict(zip(columns, row, strict=True))
+            columns = tuple(result.fname(i).decode() for i in range(result.nfields))
+            return columns, rows
 
 
 # A connection's prepared statement fails for good once a migration changes the type
@@ -190,16 +195,16 @@ STALE_PREPARED_STATEMENT = (
 )
 
 
-def _fresh_prepared_row(sql: str, params: dict) -> dict | None:
-    """_prepared_row, on a new connection if this one's statement went stale."""
+def _fresh_prepared_rows(sql: str, params: dict) -> tuple[tuple[str, ...], list[tuple]]:
+    """_prepared_rows, on a new connection if this one's statement went stale."""
     try:
-        return _prepared_row(sql, params)
+        return _prepared_rows(sql, params)
     except DatabaseError as error:
         stale = isinstance(error.__cause__, STALE_PREPARED_STATEMENT)
         if not stale or connection.in_atomic_block:
             raise
     connection.close()
-    return _prepared_row(sql, params)
+    return _prepared_rows(sql, params)
 
 
 def article(slug: str, *, preview: bool = False) -> Post | None:
@@ -214,9 +219,10 @@ def article(slug: str, *, preview: bool = False) -> Post | None:
         "per_tag": RELATED_CANDIDATES_PER_TAG,
         "related": RELATED_POSTS,
     }
-    row = _fresh_prepared_row(ARTICLE_SQL, params)
-    if row is None:
+    columns, rows = _fresh_prepared_rows(ARTICLE_SQL, params)
+    if not rows:
         return None
+    row = dict(zip(columns, rows[0], strict=True))
     db = connection.alias
     post = _instance(Post, db, tuple(row), tuple(row.values()))
     post.tag_rows = row["tag_rows"]
@@ -227,12 +233,63 @@ def article(slug: str, *, preview: bool = False) -> Post | None:
     return post
 
 
+def _list_page_sql(ids: str) -> str:
+    columns = ", ".join(f"p.{name}" for name in ("id", *LIST_FIELDS))
+    tags = TagRows.template % {"expressions": "p.id"}
+    return f"""
+SELECT {columns}, {tags} AS tag_rows
+FROM blog_post p
+WHERE p.id IN ({ids})
+ORDER BY p.published_at DESC, p.id DESC
+"""
+
+
+# A page of the newest posts, or of a tag's, in one prepared statement, as
+# Post.objects.published().for_list() (.tagged(tag)) would give it. Hand-written, like
+# the article's: compiling the ORM query was about a sixth of a list page's CPU. The
+# page's ids come from the ordering index in a subquery, so a post's tags are
+# gathered for the page's rows alone: an OFFSET query gathers them for every row it
+# skips too (page 20: 4.2 ms in PostgreSQL, this way 0.6).
+PUBLISHED_PAGE_SQL = _list_page_sql(
+    f"""
+    SELECT id FROM blog_post
+    WHERE status = '{PUBLISHED}' AND published_at <= %(now)s
+    ORDER BY published_at DESC, id DESC
+    LIMIT %(limit)s OFFSET %(offset)s"""
+)
+# A tag's newest posts are one range of the post-tag index (PostTag.published_at).
+TAGGED_PAGE_SQL = _list_page_sql(
+    """
+    SELECT post_id FROM blog_post_tags
+    WHERE tag_id = %(tag)s AND published_at <= %(now)s
+    ORDER BY published_at DESC, post_id DESC
+    LIMIT %(limit)s OFFSET %(offset)s"""
+)
+
+
+def list_page(sql: str, bottom: int, top: int, **params) -> list[Post]:
+    """Posts bottom..top of a list, with their tags for Post.tag_list."""
+    params.update(now=timezone.now(), offset=bottom, limit=max(top - bottom, 0))
+    columns, rows = _fresh_prepared_rows(sql, params)
+    db = connection.alias
+    tags = columns.index("tag_rows")
+    posts = []
+    for row in rows:
+        post = _instance(Post, db, columns, row)
+        post.tag_rows = row[tags]
+        posts.append(post)
+    return posts
+
+
 class PostListView(ReaderPaginationMixin, ListView):
     paginate_by = settings.POSTS_PER_PAGE
     context_object_name = "posts"
 
     def get_queryset(self):
         return Post.objects.published().for_list()
+
+    def page_rows(self, bottom: int, top: int) -> list[Post]:
+        return list_page(PUBLISHED_PAGE_SQL, bottom, top)
 
 
 @require_safe
@@ -278,6 +335,9 @@ class TagDetailView(ReaderPaginationMixin, ListView):
     def get_queryset(self):
         self.tag = tag_by_slug(self.kwargs["slug"])
         return Post.objects.published().tagged(self.tag).for_list()
+
+    def page_rows(self, bottom: int, top: int) -> list[Post]:
+        return list_page(TAGGED_PAGE_SQL, bottom, top, tag=self.tag.pk)
 
     def get_context_data(self, **kwargs):
         # The page's title and description, translated once rather than twice.

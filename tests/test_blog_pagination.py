@@ -71,6 +71,32 @@ def test_tag_pages_match_offset_results_with_ties_across_anchors(client):
     assert assert_every_page_matches_offset(client, path, expected) == 1
 
 
+def test_pages_before_the_deep_ones_match_offset_results_with_their_tags(
+    client, monkeypatch
+):
+    """Home and tag pages before the deep ones come from one hand-written statement:
+    the same posts in the same order as the ORM's OFFSET, each with its own tags, and
+    never a draft or a scheduled post."""
+    monkeypatch.setattr(pagination, "DEEP_OFFSET", 10_000)
+    python, rust = TagFactory(name="Python"), TagFactory(name="Rust")
+    newest = timezone.now() - timedelta(days=1)
+    posts_in_runs(23, newest, tags=[python, rust])
+    posts_in_runs(14, newest, tags=[rust])
+    PostFactory(status=Post.Status.DRAFT, tags=[python])
+    PostFactory(published_at=timezone.now() + timedelta(hours=1), tags=[python])
+    lists = [
+        (reverse("blog:post_list"), list(Post.objects.published())),
+        (python.get_absolute_url(), list(Post.objects.published().tagged(python))),
+    ]
+    assert [len(expected) for _, expected in lists] == [37, 23]
+    for path, expected in lists:
+        assert assert_every_page_matches_offset(client, path, expected) == 0
+        for number in (1, 3):
+            for post in get_page(client, path, number)[0]:
+                shown = [tag.name for tag in post.tag_list]
+                assert shown == sorted(tag.name for tag in post.tags.all())
+
+
 def test_month_archive_pages_match_offset_results_with_ties_across_anchors(client):
     posts_in_runs(33, datetime(2025, 3, 20, 12, tzinfo=UTC))
     PostFactory(published_at=datetime(2025, 4, 2, tzinfo=UTC))
