@@ -400,3 +400,32 @@ def test_lists_and_articles_link_under_the_script_prefix(client):
     assert 'href="/posts/newer/"' in home
     assert older.get_absolute_url() == "/posts/older/"
     assert newer.get_absolute_url("/blog/") == "/blog/posts/newer/"
+
+
+def current_nav_items(response) -> list[str]:
+    nav = response.content.decode().split('<nav class="site-nav"')[1].split("</nav>")[0]
+    return [
+        part.split(">")[1].split("<")[0]
+        for part in nav.split("<a ")[1:]
+        if 'aria-current="page"' in part.split(">")[0]
+    ]
+
+
+def test_header_marks_the_current_section_only_on_its_own_page(client):
+    tag = TagFactory(name="Python")
+    post = PostFactory(tags=[tag])
+    pages = {
+        reverse("blog:post_list"): ["Latest"],
+        reverse("blog:tag_list"): ["Tags"],
+        reverse("blog:archive_index"): ["Archive"],
+        post.get_absolute_url(): [],
+        tag.get_absolute_url(): [],
+        reverse("blog:post_list") + "?page=1": ["Latest"],
+    }
+    # Twice over: the header is rendered once per section and then reused.
+    for _ in range(2):
+        for path, current in pages.items():
+            response = client.get(path)
+            assert response.status_code == 200
+            assert current_nav_items(response) == current, path
+    assert current_nav_items(client.get("/no-such-page/")) == []

@@ -14,6 +14,7 @@ from django.utils.encoding import iri_to_uri
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 
+from blog.context_processors import site_urls
 from blog.slug_urls import slug_url
 
 register = template.Library()
@@ -21,7 +22,7 @@ register = template.Library()
 _JSON_ESCAPES = {">": "\\u003E", "<": "\\u003C", "&": "\\u0026"}
 
 
-# Rendered {% constant %} blocks by (node, language, script prefix).
+# Rendered {% constant %} blocks by (node, language, script prefix[, section]).
 _constants: dict[tuple, str] = {}
 
 
@@ -37,8 +38,9 @@ class ConstantNode(template.Node):
     # template on every render, and a block inside a constant could not vary anyway.
     child_nodelists = ()
 
-    def __init__(self, nodelist):
+    def __init__(self, nodelist, per_section: bool = False):
         self.nodelist = nodelist
+        self.per_section = per_section
 
     def render(self, context) -> str:
         # The script prefix is the request's: looked up once a render. The language
@@ -47,6 +49,8 @@ class ConstantNode(template.Node):
         if prefix is None:
             prefix = context.render_context[ConstantNode] = get_script_prefix()
         key = (self, get_language(), prefix)
+        if self.per_section:
+            key += (current_section(context, prefix),)
         try:
             return _constants[key]
         except KeyError:
@@ -61,10 +65,24 @@ def constant(parser, token):
     """{% constant %}…{% endconstant %}: markup that depends only on the language,
     the script prefix and settings (translations, {% static %}, site_urls, SITE_NAME),
     rendered once per process for each language and prefix. Never put anything that
-    depends on the request or on content in it."""
+    depends on the request or on content in it. {% constant per_section %} may also
+    compare request.path with the site_urls (the header's current-page marks): it is
+    rendered once more for each of those pages."""
+    options = token.split_contents()[1:]
+    if options not in ([], ["per_section"]):
+        raise template.TemplateSyntaxError(
+            "{% constant %} takes no option but per_section"
+        )
     nodelist = parser.parse(("endconstant",))
     parser.delete_first_token()
-    return ConstantNode(nodelist)
+    return ConstantNode(nodelist, per_section=bool(options))
+
+
+def current_section(context, prefix: str) -> str | None:
+    """request.path when it is one of the site_urls, else None (also for a page
+    rendered without a request, such as the server error page)."""
+    path = getattr(context.get("request"), "path", None)
+    return path if path in site_urls(prefix).values() else None
 
 
 @register.simple_tag(takes_context=True)
