@@ -133,9 +133,8 @@ class ReaderPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         if bottom < DEEP_OFFSET:
-            if self.rows is not None:
-                return self._get_page(self.rows(bottom, top), number, self)
-            return super().page(number)
+            rows = self.rows or (lambda bottom, top: self.object_list[bottom:top])
+            return self._get_page(rows(bottom, top), number, self)
         ids = self.object_list.values_list("pk", flat=True)
         fields = keyset_ordering(self.object_list)
         anchors = self.anchors(fields) if fields and bottom >= ANCHOR_STEP else None
