@@ -12,8 +12,10 @@
   list has one: newest first, then by id. A list ordered by anything but plain
   non-null columns ending with the primary key, or one without a token or a working
   cache, keeps the plain OFFSET.
-- Deep pages pick the page's ids from the ordering index, then load those few rows,
-  instead of an OFFSET over full rows.
+- A view can fetch a page's rows itself, given the anchor and the rows left to skip
+  (the reader lists run one prepared statement). Otherwise deep pages pick the
+  page's ids from the ordering index, then load those few rows, instead of an
+  OFFSET over full rows.
 """
 
 import contextlib
@@ -79,12 +81,14 @@ class ReaderPaginator(Paginator):
         per_page,
         *,
         count_key: str | None = None,
-        rows: Callable[[int, int], list] | None = None,
+        rows: Callable[[int, int, tuple | None], list] | None = None,
         **kw,
     ):
         super().__init__(object_list, per_page, **kw)
         self.count_key = count_key
-        # Rows bottom..top of object_list, fetched faster than slicing it would.
+        # rows(bottom, top, anchor): rows bottom..top of object_list counted after
+        # the row whose ordering values are `anchor` (None: from the start), fetched
+        # faster than slicing object_list would.
         self.rows = rows
 
     @cached_property
@@ -132,16 +136,21 @@ class ReaderPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        if bottom < DEEP_OFFSET:
-            rows = self.rows or (lambda bottom, top: self.object_list[bottom:top])
-            return self._get_page(rows(bottom, top), number, self)
-        ids = self.object_list.values_list("pk", flat=True)
-        fields = keyset_ordering(self.object_list)
+        deep = bottom >= DEEP_OFFSET
+        fields = keyset_ordering(self.object_list) if deep else None
         anchors = self.anchors(fields) if fields and bottom >= ANCHOR_STEP else None
+        anchor = None
         if anchors:
             passed = min(bottom // ANCHOR_STEP, len(anchors))
-            ids = ids.filter(after(fields, anchors[passed - 1]))
+            anchor = anchors[passed - 1]
             bottom, top = bottom - passed * ANCHOR_STEP, top - passed * ANCHOR_STEP
+        if self.rows:
+            return self._get_page(self.rows(bottom, top, anchor), number, self)
+        if not deep:
+            return self._get_page(self.object_list[bottom:top], number, self)
+        ids = self.object_list.values_list("pk", flat=True)
+        if anchor:
+            ids = ids.filter(after(fields, anchor))
         ids = list(ids[bottom:top])
         rows = {obj.pk: obj for obj in self.object_list.filter(pk__in=ids)}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
@@ -161,7 +170,7 @@ def count_key(request) -> str | None:
 
 class ReaderPaginationMixin:
     """List views: the fast paginator, with a cached count for this list. A view can
-    define page_rows(bottom, top), the rows of a page before the deep ones."""
+    define page_rows(bottom, top, anchor), ReaderPaginator's `rows`."""
 
     paginator_class = ReaderPaginator
 
