@@ -288,6 +288,7 @@ ORDER BY p.published_at DESC, p.id DESC
 PUBLISHED_PAGES = _list_statements("blog_post", "id", f"status = '{PUBLISHED}'")
 # A tag's newest posts are one range of the post-tag index (PostTag.published_at).
 TAGGED_PAGES = _list_statements("blog_post_tags", "post_id", "tag_id = %(tag)s")
+PREPARED_STATEMENTS = (ARTICLE_SQL, *PUBLISHED_PAGES, *TAGGED_PAGES)
 
 
 def list_page(

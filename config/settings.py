@@ -119,10 +119,10 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
     os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
 )
 # Django turns psycopg's prepared statements off; the ORM binds parameters on the
-# client and never prepares, so this only lets the article statement be prepared
-# (blog.views.PreparingCursor; blog.apps caps psycopg's statement cache at one).
-# Off for a pooler that cannot keep them (PgBouncer before 1.22, or without
-# max_prepared_statements).
+# client and never prepares, so this only lets the reader statements be prepared
+# (blog.views.PREPARED_STATEMENTS; blog.apps sizes psycopg's statement cache for
+# them and has PostgreSQL keep one plan for each). Off for a pooler that cannot keep
+# them (PgBouncer before 1.22, or without max_prepared_statements).
 if env_bool("DATABASE_PREPARED_STATEMENTS", True):
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 

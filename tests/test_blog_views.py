@@ -13,6 +13,7 @@ from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from blog.models import Post
+from blog.views import PREPARED_STATEMENTS
 from tests.factories import PostFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -256,9 +257,33 @@ def test_article_survives_a_migration_under_its_prepared_statement(client):
         alter_title("varchar(200)")
 
 
-def test_connections_keep_one_prepared_statement_and_no_query_texts():
+def test_connections_keep_the_reader_statements_and_few_query_texts():
     connection.ensure_connection()
-    assert connection.connection.prepared_max == 1
+    assert connection.connection.prepared_max == len(PREPARED_STATEMENTS)
+
+
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold"),
+    reason="DATABASE_PREPARED_STATEMENTS is off",
+)
+def test_reader_statements_stay_prepared_with_their_generic_plans(client, settings):
+    """Articles, the home page and tag pages in turn: each statement is prepared
+    once, not again at every switch, and runs the plan PostgreSQL keeps."""
+    settings.PAGE_CACHE_ENABLED = False
+    tag = TagFactory()
+    post = PostFactory(tags=[tag])
+    paths = [post.get_absolute_url(), reverse("blog:post_list"), tag.get_absolute_url()]
+    names = set()
+    for _ in range(3):
+        for path in paths:
+            assert client.get(path).status_code == 200
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT name FROM pg_prepared_statements")
+                names.update(name for (name,) in cursor.fetchall())
+    assert len(names) == len(paths)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("force_generic_plan",)
 
 
 @pytest.mark.parametrize(("value", "threshold"), [(None, 5), ("false", None)])
