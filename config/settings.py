@@ -115,6 +115,9 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured(
         "Inkstone runs on PostgreSQL only; DATABASE_URL must be postgres://"
     )
+# Django's backend with a health check that skips the round trip while the socket
+# shows the server has not closed the connection.
+DATABASES["default"]["ENGINE"] = "config.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
     os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
 )

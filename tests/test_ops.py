@@ -3,8 +3,9 @@ import logging
 import time
 from datetime import datetime
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.urls import reverse
 
 from tests.factories import PostFactory, UserFactory
@@ -88,6 +89,44 @@ def test_cached_pages_are_served_during_a_database_outage(client):
     assert response.status_code == 200
     assert response["X-Cache"] == "STALE"
     assert "Survives outages" in response.content.decode()
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def terminate_backend(pid: int) -> None:
+    """Close a connection from the server's side, as a restart does."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(100):
+            gone = other.execute(
+                "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = %s)", [pid]
+            ).fetchone()[0]
+            if gone:
+                return
+            time.sleep(0.02)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_reuse_a_connection_and_replace_one_the_server_closed(client):
+    """The health check of a reused connection (config/postgresql): kept while the
+    server has not closed it, replaced before a request uses it once it has."""
+    post = PostFactory()
+    first = backend_pid()
+    close_old_connections()  # the end of a request, as in production
+    assert client.get(post.get_absolute_url()).status_code == 200
+    assert backend_pid() == first
+    terminate_backend(first)
+    close_old_connections()
+    response = client.get(post.get_absolute_url())
+    assert response.status_code == 200
+    assert post.title in response.content.decode()
+    assert backend_pid() != first
 
 
 def test_security_headers_on_every_kind_of_page(
