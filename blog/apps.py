@@ -7,8 +7,8 @@ def prepare_connection(sender, connection, **kwargs):
     generic plans. psycopg deallocates the oldest prepared statement beyond
     prepared_max, so one fewer would re-prepare at every switch between an article
     and a list. The ORM binds on the client and never prepares, but psycopg still
-    remembers the text of its last prepared_max queries, parameters written in (1 MB
-    each for 100 KB posts saved in the admin), so the cap stays that small.
+    remembers the text of its last prepared_max queries, parameters written in (each
+    as large as the post saved in the admin), so the cap stays that small.
     PostgreSQL would plan the list statements anew on every run (0.4 ms of its CPU a
     page): with LIMIT and OFFSET unknown, the plan it keeps is estimated dearer than
     one planned for the values. The kept plans were checked for every list, deep page

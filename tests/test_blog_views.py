@@ -200,6 +200,12 @@ def test_article_query_count(client, django_assert_num_queries):
     assert response.content.decode().count("<li><a href=") >= 3
 
 
+needs_prepared_statements = pytest.mark.skipif(
+    not settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold"),
+    reason="DATABASE_PREPARED_STATEMENTS is off",
+)
+
+
 def prepared_article_statements() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -209,10 +215,7 @@ def prepared_article_statements() -> int:
         return cursor.fetchone()[0]
 
 
-@pytest.mark.skipif(
-    not settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold"),
-    reason="DATABASE_PREPARED_STATEMENTS is off",
-)
+@needs_prepared_statements
 def test_article_statement_is_prepared_once_per_connection(client):
     first, second = PostFactory.create_batch(2, tags=[TagFactory()])
     for post in (first, second, first):
@@ -262,10 +265,7 @@ def test_connections_keep_the_reader_statements_and_few_query_texts():
     assert connection.connection.prepared_max == len(PREPARED_STATEMENTS)
 
 
-@pytest.mark.skipif(
-    not settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold"),
-    reason="DATABASE_PREPARED_STATEMENTS is off",
-)
+@needs_prepared_statements
 def test_reader_statements_stay_prepared_with_their_generic_plans(client, settings):
     """Articles, the home page and tag pages in turn: each statement is prepared
     once, not again at every switch, and runs the plan PostgreSQL keeps."""
