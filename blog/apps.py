@@ -1,5 +1,24 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.core.signals import request_started, setting_changed
 from django.db.backends.signals import connection_created
+from django.utils import timezone, translation
+
+
+def activate_site_locale(**kwargs):
+    """Each request starts in the site's language and time zone. Django falls back on
+    the same settings when none is active, but only after a failed context-local
+    lookup each time, and an article looks them up ~20 times (3% of its CPU).
+    LocaleMiddleware, when LANGUAGE_NEGOTIATION is on, then activates the reader's
+    language instead."""
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.activate(timezone.get_default_timezone())
+
+
+def forget_site_time_zone(*, setting, **kwargs):
+    # Django forgets the active language when LANGUAGE_CODE changes, not the zone.
+    if setting == "TIME_ZONE":
+        timezone.deactivate()
 
 
 def prepare_connection(sender, connection, **kwargs):
@@ -27,3 +46,5 @@ class BlogConfig(AppConfig):
 
     def ready(self):
         connection_created.connect(prepare_connection)
+        request_started.connect(activate_site_locale)
+        setting_changed.connect(forget_site_time_zone)

@@ -144,6 +144,59 @@ def test_article_neighbours_skip_hidden_posts(client):
     assert response.context["next_post"] is None
 
 
+def test_article_links_its_neighbours_and_related_posts_escaped(client):
+    tag = TagFactory()
+    first = PostFactory(
+        title="<b>First</b>", tags=[tag], published_at=timezone.now() - timedelta(3)
+    )
+    middle = PostFactory(published_at=timezone.now() - timedelta(2))
+    last = PostFactory(
+        title="Last & best", tags=[tag], published_at=timezone.now() - timedelta(1)
+    )
+    html = client.get(middle.get_absolute_url()).content.decode()
+    assert (
+        f'<a class="post-nav__prev" href="{first.get_absolute_url()}" rel="prev">'
+        "<span>← Previous</span>&lt;b&gt;First&lt;/b&gt;</a>"
+    ) in html
+    assert "<span>Next →</span>Last &amp; best</a>" in html
+    assert 'class="related"' not in html  # middle shares no tag
+    html = client.get(first.get_absolute_url()).content.decode()
+    # No previous post: an empty span keeps the next link in its place.
+    assert '<nav class="post-nav" aria-label="More posts">\n  <span></span>' in html
+    assert f'<li><a href="{last.get_absolute_url()}">Last &amp; best</a> <time' in html
+    html = client.get(last.get_absolute_url()).content.decode()
+    assert "post-nav__next" not in html
+    assert "&lt;b&gt;First&lt;/b&gt;</a> <time" in html  # related
+
+
+def test_article_words_follow_the_language(client, settings):
+    tag = TagFactory()
+    headings = "".join(f"## Part {n}\n\nText.\n\n" for n in range(3))
+    post = PostFactory(body=headings, tags=[tag], published_at=timezone.now())
+    PostFactory(tags=[tag], published_at=timezone.now() - timedelta(1))
+    english = client.get(post.get_absolute_url()).content.decode()
+    assert '<nav class="toc" aria-label="Table of contents">' in english
+    assert ">Related posts</h2>" in english
+    settings.LANGUAGE_CODE = "zh-hans"
+    chinese = client.get(post.get_absolute_url()).content.decode()
+    assert '<h2 class="toc__title">目录</h2>' in chinese
+    assert ">相关文章</h2>" in chinese
+    assert "<span>← 上一篇</span>" in chinese
+    assert 'aria-label="更多文章"' in chinese
+
+
+def test_dates_follow_the_site_time_zone(client, settings):
+    settings.PAGE_CACHE_ENABLED = False  # its key holds no time zone: it cannot change
+    post = PostFactory(published_at=datetime(2026, 1, 31, 20, 0, tzinfo=UTC))
+    html = client.get(post.get_absolute_url()).content.decode()
+    assert '<time datetime="2026-01-31T20:00:00+00:00">2026-01-31</time>' in html
+    settings.TIME_ZONE = "Asia/Shanghai"
+    html = client.get(post.get_absolute_url()).content.decode()
+    assert '<time datetime="2026-02-01T04:00:00+08:00">2026-02-01</time>' in html
+    settings.TIME_ZONE = "UTC"
+    assert timezone.localtime(post.published_at).hour == 20
+
+
 def test_chinese_slug_url_resolves(client):
     post = PostFactory(title="大模型中的幻觉问题")
     assert client.get(post.get_absolute_url()).status_code == 200

@@ -12,7 +12,7 @@ from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from blog.context_processors import site_urls
 from blog.slug_urls import slug_url
@@ -30,6 +30,7 @@ _constants: dict[tuple, str] = {}
 def forget_markup(**kwargs) -> None:
     _constants.clear()
     reading_time.cache_clear()
+    article_words.cache_clear()
     tag_link.cache_clear()
 
 
@@ -215,28 +216,94 @@ def article_social_meta(post) -> str:
     )
 
 
-@register.simple_tag
 def toc_items(toc: list[dict]) -> str:
     """The <li> of each heading in a table of contents."""
-    return mark_safe(
-        "".join(
-            f'<li class="toc__item toc__item--h{escape(str(item["level"]))}">'
-            f'<a href="#{escape(item["id"])}">{escape(item["title"])}</a></li>'
-            for item in toc
+    return "".join(
+        f'<li class="toc__item toc__item--h{escape(str(item["level"]))}">'
+        f'<a href="#{escape(item["id"])}">{escape(item["title"])}</a></li>'
+        for item in toc
+    )
+
+
+# The article page's fixed words, translated and escaped once per language.
+@functools.lru_cache(maxsize=16)
+def article_words(language: str) -> dict[str, str]:
+    return {
+        "toc": escape(gettext("Table of contents")),
+        "contents": escape(gettext("Contents")),
+        "related": escape(gettext("Related posts")),
+        "more": escape(gettext("More posts")),
+        "previous": escape(gettext("Previous")),
+        "next": escape(gettext("Next")),
+    }
+
+
+# The article's header, related posts and neighbours are built here rather than as
+# some forty template nodes, which cost 15% of the page's instructions.
+@register.simple_tag
+def article_header(post) -> str:
+    """The article's <header> (title and meta line) and, when it has three headings
+    or more, its table of contents."""
+    locale = current_locale()
+    html = (
+        '<header class="post-header">\n'
+        f'    <h1 class="post-title">{escape(post.title)}</h1>\n'
+        f"    {post_meta(post, show_author=True, locale=locale)}"
+        "  </header>\n"
+    )
+    if len(post.toc) >= 3:
+        words = article_words(locale.language)
+        html += (
+            f'  <nav class="toc" aria-label="{words["toc"]}">\n'
+            f'    <h2 class="toc__title">{words["contents"]}</h2>\n'
+            f"    <ol>{toc_items(post.toc)}</ol>\n"
+            "  </nav>\n"
         )
+    return mark_safe(html)
+
+
+@register.simple_tag
+def related_aside(posts: list) -> str:
+    """The related posts' <aside>: each one's title, linked, and date; nothing when
+    there are none."""
+    if not posts:
+        return ""
+    locale = current_locale()
+    items = "".join(
+        f'<li><a href="{escape(post.get_absolute_url(locale.script_prefix))}">'
+        f"{escape(post.title)}</a> {post_time(post, locale.tz)}</li>"
+        for post in posts
+    )
+    words = article_words(locale.language)
+    return mark_safe(
+        '<aside class="related" aria-labelledby="related-title">\n'
+        f'  <h2 id="related-title" class="section-title">{words["related"]}</h2>\n'
+        f"  <ul>{items}</ul>\n"
+        "</aside>\n"
     )
 
 
 @register.simple_tag
-def related_items(posts: list) -> str:
-    """The <li> of each related post: its title, linked, and date."""
-    locale = current_locale()
-    return mark_safe(
-        "".join(
-            f'<li><a href="{escape(post.get_absolute_url(locale.script_prefix))}">'
-            f"{escape(post.title)}</a> {post_time(post, locale.tz)}</li>"
-            for post in posts
+def post_nav(previous_post, next_post) -> str:
+    """Links to the previous and the next post; an empty <span> keeps the next link
+    on the right when there is no previous one."""
+    words = article_words(get_language())
+    prefix = get_script_prefix()
+    links = "<span></span>"
+    if previous_post:
+        url = escape(previous_post.get_absolute_url(prefix))
+        links = (
+            f'<a class="post-nav__prev" href="{url}" rel="prev">'
+            f'<span>← {words["previous"]}</span>{escape(previous_post.title)}</a>'
         )
+    if next_post:
+        url = escape(next_post.get_absolute_url(prefix))
+        links += (
+            f'\n  <a class="post-nav__next" href="{url}" rel="next">'
+            f'<span>{words["next"]} →</span>{escape(next_post.title)}</a>'
+        )
+    return mark_safe(
+        f'<nav class="post-nav" aria-label="{words["more"]}">\n  {links}\n</nav>'
     )
 
 
