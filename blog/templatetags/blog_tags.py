@@ -294,13 +294,13 @@ def post_nav(previous_post, next_post) -> str:
         url = escape(previous_post.get_absolute_url(prefix))
         links = (
             f'<a class="post-nav__prev" href="{url}" rel="prev">'
-            f'<span>← {words["previous"]}</span>{escape(previous_post.title)}</a>'
+            f"<span>← {words['previous']}</span>{escape(previous_post.title)}</a>"
         )
     if next_post:
         url = escape(next_post.get_absolute_url(prefix))
         links += (
             f'\n  <a class="post-nav__next" href="{url}" rel="next">'
-            f'<span>{words["next"]} →</span>{escape(next_post.title)}</a>'
+            f"<span>{words['next']} →</span>{escape(next_post.title)}</a>"
         )
     return mark_safe(
         f'<nav class="post-nav" aria-label="{words["more"]}">\n  {links}\n</nav>'
