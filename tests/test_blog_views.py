@@ -197,6 +197,23 @@ def test_dates_follow_the_site_time_zone(client, settings):
     assert timezone.localtime(post.published_at).hour == 20
 
 
+def test_article_body_is_placed_once_whatever_the_post_says(client):
+    mark = "<!--post-body-->"
+    post = PostFactory(
+        title=f"{mark} 标题",
+        summary=mark,
+        body=f"正文 {mark} here.\n\n```html\n{mark}\n```\n\nThe end 结束.",
+    )
+    html = client.get(post.get_absolute_url()).content.decode()
+    assert mark not in html
+    body = html.split('<div class="post-body">', 1)[1].split("</article>", 1)[0]
+    assert body.startswith("<p>正文 ")
+    assert "&lt;!--post-body--&gt;" in body
+    assert body.rstrip().endswith("<p>The end 结束.</p>\n</div>")
+    assert html.count('<div class="post-body">') == 1
+    assert '<h1 class="post-title">&lt;!--post-body--&gt; 标题</h1>' in html
+
+
 def test_chinese_slug_url_resolves(client):
     post = PostFactory(title="大模型中的幻觉问题")
     assert client.get(post.get_absolute_url()).status_code == 200

@@ -262,6 +262,17 @@ def article_header(post) -> str:
     return mark_safe(html)
 
 
+# Escaped text cannot open a comment, so nothing else on the page can look like it.
+POST_BODY_MARK = "<!--post-body-->"
+
+
+@register.simple_tag
+def post_body() -> str:
+    """Where the article's body goes: blog.views.render_article puts it there,
+    without passing it through the template."""
+    return mark_safe(POST_BODY_MARK)
+
+
 @register.simple_tag
 def related_aside(posts: list) -> str:
     """The related posts' <aside>: each one's title, linked, and date; nothing when
