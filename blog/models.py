@@ -1,5 +1,7 @@
 import re
+from datetime import datetime
 from html import unescape
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -361,6 +363,19 @@ class Post(models.Model):
             return ""
         match = _FIRST_IMAGE.search(self.body_html, start)
         return unescape(match.group(1)) if match else ""
+
+
+class PostLink(NamedTuple):
+    """A post as another post's page links it (previous, next, related): its title,
+    URL and date. Seven Post instances cost an article 5% of its instructions."""
+
+    pk: int
+    title: str
+    slug: str
+    published_at: datetime
+
+    def get_absolute_url(self, script_prefix: str | None = None) -> str:
+        return slug_url("blog:post_detail", "slug", self.slug, script_prefix)
 
 
 class PostTag(models.Model):

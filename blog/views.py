@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 
 from . import search
-from .models import LIST_FIELDS, TAG_COLUMNS, Post, SlugRedirect, Tag
+from .models import LIST_FIELDS, TAG_COLUMNS, Post, PostLink, SlugRedirect, Tag
 from .pagination import ReaderPaginationMixin
 from .templatetags.blog_tags import POST_BODY_MARK
 
@@ -112,7 +112,6 @@ FROM post
 JOIN accounts_user u ON u.id = post.author_id
 """
 AUTHOR_COLUMNS = ("id", "username", "display_name", "first_name", "last_name")
-LINKED_POST_COLUMNS = ("id", "title", "slug", "published_at")
 
 
 @functools.cache
@@ -146,13 +145,12 @@ def _instance(model, db: str, columns: tuple[str, ...], row):
     return model.from_db(db, columns, values)
 
 
-def _linked_post(db: str, row: list | None) -> Post | None:
+def _post_link(row: list | None) -> PostLink | None:
     """A post linked from an article (previous, next, related), from its JSON row."""
     if row is None:
         return None
     pk, title, slug, published_at = row
-    values = (pk, title, slug, datetime.fromisoformat(published_at))
-    return _instance(Post, db, LINKED_POST_COLUMNS, values)
+    return PostLink(pk, title, slug, datetime.fromisoformat(published_at))
 
 
 class PreparingCursor(ServerBindingCursor):
@@ -213,8 +211,8 @@ def _fresh_prepared_rows(sql: str, params: dict) -> tuple[tuple[str, ...], list[
 
 def article(slug: str, *, preview: bool = False) -> Post | None:
     """The post at `slug` as its page shows it, with `previous_post`, `next_post`
-    and `related_posts` set; drafts and scheduled posts only with `preview`. The
-    Markdown source, plain text and search vectors are left deferred."""
+    and `related_posts` set (as PostLinks); drafts and scheduled posts only with
+    `preview`. The Markdown source, plain text and search vectors are left deferred."""
     params = {
         "slug": slug,
         "preview": preview,
@@ -231,9 +229,9 @@ def article(slug: str, *, preview: bool = False) -> Post | None:
     post = _instance(Post, db, tuple(row), tuple(row.values()))
     post.tag_rows = row["tag_rows"]
     post.author = _instance(get_user_model(), db, AUTHOR_COLUMNS, row["author_row"])
-    post.previous_post = _linked_post(db, row["previous_row"])
-    post.next_post = _linked_post(db, row["next_row"])
-    post.related_posts = [_linked_post(db, linked) for linked in row["related_rows"]]
+    post.previous_post = _post_link(row["previous_row"])
+    post.next_post = _post_link(row["next_row"])
+    post.related_posts = [_post_link(linked) for linked in row["related_rows"]]
     return post
 
 

@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from blog.models import Post, Tag
+from blog.models import Post, PostLink, Tag
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -39,3 +39,8 @@ class PostFactory(factory.django.DjangoModelFactory):
     def tags(self, create, extracted, **kwargs):
         if create and extracted:
             self.tags.set(extracted)
+
+
+def links(*posts: Post) -> list[PostLink]:
+    """How an article links these posts (its previous, next and related posts)."""
+    return [PostLink(p.pk, p.title, p.slug, p.published_at) for p in posts]

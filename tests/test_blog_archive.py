@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from blog.models import Post
-from tests.factories import PostFactory, TagFactory
+from tests.factories import PostFactory, TagFactory, links
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_related_posts_ranked_by_shared_tags_then_recency(
         published_at=timezone.now() + timedelta(days=1),
     )
     response = client.get(post.get_absolute_url())
-    assert response.context["related_posts"] == [two_shared, one_recent, one_old]
+    assert response.context["related_posts"] == links(two_shared, one_recent, one_old)
 
 
 def test_related_posts_come_from_the_first_ten_tags_by_name(client):
@@ -103,7 +103,7 @@ def test_related_posts_come_from_the_first_ten_tags_by_name(client):
     first = PostFactory(title="Shares the first", tags=tags[:1])
     PostFactory(title="Shares only the eleventh", tags=tags[10:])
     response = client.get(post.get_absolute_url())
-    assert response.context["related_posts"] == [first]
+    assert response.context["related_posts"] == links(first)
     assert len(response.context["post"].tag_list) == 11
 
 
@@ -114,7 +114,7 @@ def test_related_posts_follow_publishing_and_unpublishing(client):
     assert client.get(post.get_absolute_url()).context["related_posts"] == []
     draft.status = Post.Status.PUBLISHED
     draft.save()
-    assert client.get(post.get_absolute_url()).context["related_posts"] == [draft]
+    assert client.get(post.get_absolute_url()).context["related_posts"] == links(draft)
     Post.objects.filter(pk=draft.pk).update(status=Post.Status.DRAFT)
     assert client.get(post.get_absolute_url()).context["related_posts"] == []
 

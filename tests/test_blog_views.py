@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from blog.models import Post
 from blog.views import PREPARED_STATEMENTS
-from tests.factories import PostFactory, TagFactory, UserFactory
+from tests.factories import PostFactory, TagFactory, UserFactory, links
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +109,8 @@ def test_article_page_shows_body_author_tags_and_neighbours(client):
     assert post.author.get_absolute_url() in html
     assert tag.get_absolute_url() in html
     assert "print" in html
-    assert response.context["previous_post"] == older
-    assert response.context["next_post"] == newer
+    assert [response.context["previous_post"]] == links(older)
+    assert [response.context["next_post"]] == links(newer)
     assert '<html lang="zh-hans">' in html
 
 
@@ -377,9 +377,10 @@ def test_previous_and_next_break_ties_on_id(client):
     first, second, third = (PostFactory(published_at=at) for _ in range(3))
     PostFactory(title="Draft", status=Post.Status.DRAFT, published_at=at)
     context = client.get(second.get_absolute_url()).context
-    assert (context["previous_post"], context["next_post"]) == (first, third)
+    assert [context["previous_post"], context["next_post"]] == links(first, third)
     context = client.get(first.get_absolute_url()).context
-    assert (context["previous_post"], context["next_post"]) == (None, second)
+    assert context["previous_post"] is None
+    assert [context["next_post"]] == links(second)
 
 
 def test_404_page_is_styled(client):
