@@ -134,4 +134,4 @@ def test_tag_list_loaded_with_the_post_equals_the_relation(django_assert_num_que
         t.get_absolute_url() for t in post.tags.all()
     ]
     # Without with_tags(), the property asks the database itself.
-    assert Post.objects.get(pk=post.pk).tag_list == list(post.tags.all())
+    assert Post.objects.get(pk=post.pk).tag_list == tags
