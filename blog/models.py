@@ -366,7 +366,7 @@ class Post(models.Model):
 
 class TagLink(NamedTuple):
     """A tag as a post's page or list entry shows it. Tag instances for the thirty
-    tags of a list page cost it 8% of its instructions."""
+    tags of a list page cost it 10% of its instructions."""
 
     pk: int
     name: str

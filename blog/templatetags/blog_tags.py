@@ -238,8 +238,8 @@ def article_words(language: str) -> dict[str, str]:
     }
 
 
-# The article's header, related posts and neighbours are built here rather than as
-# some forty template nodes, which cost 15% of the page's instructions.
+# The article's header, related posts and neighbours are built here rather than by
+# some forty template nodes (2.7% fewer instructions a page).
 @register.simple_tag
 def article_header(post) -> str:
     """The article's <header> (title and meta line) and, when it has three headings

@@ -38,7 +38,7 @@ class PreparingCursor(base.ServerBindingCursor):
 class DatabaseWrapper(base.DatabaseWrapper):
     def prepared_cursor(self):
         """cursor(), wrapping a PreparingCursor. (blog.views made a cursor and then a
-        second one to wrap: 5% of a cold article's instructions with the lookups of
+        second one to wrap: 2% of a cold article's instructions with the lookups of
         the connection proxy.)"""
         self.close_if_health_check_failed()
         self.ensure_connection()
