@@ -4,6 +4,7 @@ from html import unescape
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchRank, SearchVector, SearchVectorField
 from django.db import models, transaction
@@ -391,12 +392,15 @@ class PostLink(NamedTuple):
 
 class PostTag(models.Model):
     """A post's tag. `published_at` is the post's publication time while the post is
-    published and NULL otherwise; database triggers keep it (migration 0005), so the
-    newest posts of a tag are one index range, however many posts the tag has."""
+    published and NULL otherwise, and `post_tag_ids` the ids of all the post's tags;
+    database triggers keep both (migrations 0005 and 0006). The newest posts of a tag
+    are one index range, however many posts the tag has, and each entry says which
+    other tags its post has."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE)
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
     published_at = models.DateTimeField(null=True, editable=False)
+    post_tag_ids = ArrayField(models.BigIntegerField(), default=list, editable=False)
 
     class Meta:
         db_table = "blog_post_tags"
@@ -404,6 +408,7 @@ class PostTag(models.Model):
         indexes = [
             models.Index(
                 fields=["tag", "-published_at", "-post"],
+                include=["post_tag_ids"],
                 condition=Q(published_at__isnull=False),
                 name="post_tag_newest_idx",
             ),

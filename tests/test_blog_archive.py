@@ -97,6 +97,27 @@ def test_related_posts_ranked_by_shared_tags_then_recency(
     assert response.context["related_posts"] == links(two_shared, one_recent, one_old)
 
 
+def test_related_posts_follow_tag_changes_of_the_candidates(client):
+    a, b, c = TagFactory.create_batch(3)
+    post = PostFactory(tags=[a, b, c])
+    old = PostFactory(title="Old", tags=[a], published_at=at(2023, 1))
+    new = PostFactory(title="New", tags=[b], published_at=at(2025, 1))
+    newest = PostFactory(title="Newest", tags=[c], published_at=at(2026, 1))
+
+    def related():
+        return client.get(post.get_absolute_url()).context["related_posts"]
+
+    assert related() == links(newest, new, old)
+    old.tags.add(b, c)
+    assert related() == links(old, newest, new)
+    new.tags.add(TagFactory(), c)
+    assert related() == links(old, new, newest)
+    old.tags.remove(b, c)
+    assert related() == links(new, newest, old)
+    c.delete()
+    assert related() == links(new, old)
+
+
 def test_related_posts_come_from_the_first_ten_tags_by_name(client):
     tags = [TagFactory(name=f"tag {n:02d}") for n in range(11)]
     post = PostFactory(tags=tags)

@@ -116,6 +116,45 @@ def test_post_tags_carry_the_publication_time_only_while_published():
     assert PostTag.objects.filter(post=post).count() == 3
 
 
+def tag_ids_of_rows(post):
+    """The post's tag ids as each of its post-tag rows carries them."""
+    rows = PostTag.objects.filter(post=post)
+    return {tuple(ids) for ids in rows.values_list("post_tag_ids", flat=True)}
+
+
+def test_post_tag_rows_carry_their_posts_tag_ids_through_every_change():
+    a, b, c = TagFactory.create_batch(3)
+    post = PostFactory(tags=[a, b])
+    other = PostFactory(tags=[])
+    assert tag_ids_of_rows(post) == {tuple(sorted([a.pk, b.pk]))}
+    post.tags.add(c)
+    assert tag_ids_of_rows(post) == {tuple(sorted([a.pk, b.pk, c.pk]))}
+    post.tags.remove(a)
+    assert tag_ids_of_rows(post) == {tuple(sorted([b.pk, c.pk]))}
+    b.delete()
+    assert tag_ids_of_rows(post) == {(c.pk,)}
+    # Rows moved by hand to another post: both posts' rows follow.
+    PostTag.objects.filter(post=post).update(post=other)
+    assert tag_ids_of_rows(post) == set()
+    assert tag_ids_of_rows(other) == {(c.pk,)}
+    PostTag.objects.filter(post=other).update(tag=a)
+    assert tag_ids_of_rows(other) == {(a.pk,)}
+    other.tags.set([])
+    assert tag_ids_of_rows(other) == set()
+
+
+def test_post_tag_ids_of_many_posts_inserted_in_one_statement():
+    tags = TagFactory.create_batch(3)
+    posts = PostFactory.create_batch(3, tags=[])
+    PostTag.objects.bulk_create(
+        PostTag(post=post, tag=tag)
+        for n, post in enumerate(posts)
+        for tag in tags[: n + 1]
+    )
+    for n, post in enumerate(posts):
+        assert tag_ids_of_rows(post) == {tuple(sorted(t.pk for t in tags[: n + 1]))}
+
+
 def test_tag_list_loaded_with_the_post_equals_the_relation(django_assert_num_queries):
     post = PostFactory(
         tags=[Tag.objects.create(name=n) for n in ("zeta", "Alpha", "模型")]
