@@ -13,7 +13,7 @@ from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from blog.models import Post
-from blog.views import PREPARED_STATEMENTS
+from blog.views import PREPARED_STATEMENTS, article
 from tests.factories import PostFactory, TagFactory, UserFactory, links
 
 pytestmark = pytest.mark.django_db
@@ -212,6 +212,28 @@ def test_article_body_is_placed_once_whatever_the_post_says(client):
     assert body.rstrip().endswith("<p>The end 结束.</p>\n</div>")
     assert html.count('<div class="post-body">') == 1
     assert '<h1 class="post-title">&lt;!--post-body--&gt; 标题</h1>' in html
+
+
+def test_article_statement_loads_the_post_as_the_orm_does():
+    """The article's prepared statement comes in binary format, with its own loaders:
+    every value it sets equals the ORM's, type and time zone included."""
+    post = PostFactory(
+        title="量化 · Quantization",
+        body="# 标题一\n\n## Section two\n\n![图](/media/uploads/a.webp)\n\n`code` 正文",
+        tags=[TagFactory()],
+    )
+    loaded = article(post.slug)
+    orm = Post.objects.get(pk=post.pk)
+    for field in Post._meta.concrete_fields:
+        if field.attname in loaded.__dict__:
+            value = getattr(loaded, field.attname)
+            assert value == getattr(orm, field.attname), field.attname
+            assert type(value) is type(getattr(orm, field.attname)), field.attname
+    assert loaded.published_at.tzinfo == orm.published_at.tzinfo
+    assert loaded.toc and loaded.toc == orm.toc
+    assert loaded.body_html_utf8 == orm.body_html.encode()
+    assert "body_html" not in loaded.__dict__
+    assert loaded.first_image_url == orm.first_image_url == "/media/uploads/a.webp"
 
 
 def test_chinese_slug_url_resolves(client):
