@@ -56,6 +56,7 @@ FOR EACH ROW
 WHEN (OLD.post_id IS DISTINCT FROM NEW.post_id OR OLD.tag_id IS DISTINCT FROM NEW.tag_id)
 EXECUTE FUNCTION inkstone_post_tag_ids_moved();
 
+-- Every existing row, as inkstone_sync_post_tag_ids would, without locking every post.
 UPDATE blog_post_tags pt
    SET post_tag_ids = s.tag_ids
   FROM (SELECT post_id, array_agg(tag_id ORDER BY tag_id) AS tag_ids
