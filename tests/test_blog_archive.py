@@ -118,6 +118,22 @@ def test_related_posts_follow_tag_changes_of_the_candidates(client):
     assert related() == links(new, old)
 
 
+def test_related_posts_may_all_come_from_one_tag(client):
+    """Each tag's candidates are cut to their own top five before the union is
+    ranked; all five may come from one tag, ahead of another's newest."""
+    a, b = TagFactory.create_batch(2)
+    post = PostFactory(tags=[a, b])
+    only_a = [
+        PostFactory(title=f"A {month}", tags=[a], published_at=at(2026, month))
+        for month in range(1, 7)
+    ]
+    PostFactory(title="B", tags=[b], published_at=at(2025, 1))
+    both = PostFactory(title="Both", tags=[a, b], published_at=at(2020, 1))
+    response = client.get(post.get_absolute_url())
+    newest_a = sorted(only_a, key=lambda p: p.published_at, reverse=True)[:4]
+    assert response.context["related_posts"] == links(both, *newest_a)
+
+
 def test_related_posts_come_from_the_first_ten_tags_by_name(client):
     tags = [TagFactory(name=f"tag {n:02d}") for n in range(11)]
     post = PostFactory(tags=tags)
