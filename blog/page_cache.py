@@ -188,7 +188,8 @@ def request_language(request) -> str:
 
 def page_key(request, token: str, language: str) -> str:
     # The path as decoded and the query string as sent: get_full_path() would quote
-    # both again, to the same effect for a key (3% of a cold article's instructions).
+    # both again, to the same effect for a key (with reading request headers from
+    # META, 3.7% of a cold article's instructions).
     query = request.META.get("QUERY_STRING", "")
     raw = f"{BUILD_ID}|{token}|{language}|{request.scheme}|{request.path}?{query}"
     return "page:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()

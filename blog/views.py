@@ -55,7 +55,7 @@ PUBLISHED = Post.Status.PUBLISHED.value
 # - each tag's candidates are cut to their own top five before the union is ranked:
 #   a post's rank does not depend on the tag it was found by, so a post in the top
 #   five overall is in the top five of each tag that found it, and the union is
-#   ranked from at most fifty rows, not a thousand (8% of the statement's CPU);
+#   ranked from at most fifty rows, not a thousand (4% of the statement's CPU);
 # - the author, tags, neighbours and related posts come as one JSON array: psycopg
 #   and json.loads cost 3 µs a value, whatever its size.
 ARTICLE_SQL = f"""
