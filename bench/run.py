@@ -835,8 +835,9 @@ class Bench:
             rows = db.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB_NAME]
             ).fetchall()
-            self.postmaster = db.execute("SELECT pg_backend_pid()").fetchone()[0]
-        self.postmaster = parent_pid(self.postmaster)
+            # Read while this connection's backend, the postmaster's child, lives.
+            backend = db.execute("SELECT pg_backend_pid()").fetchone()[0]
+            self.postmaster = parent_pid(backend)
         return [pid for (pid,) in rows if Path(f"/proc/{pid}").exists()]
 
     def db_ticks(self, pids) -> dict:
