@@ -198,7 +198,7 @@ def children(pid: int) -> list[int]:
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with contextlib.suppress(OSError, ValueError, IndexError):
-                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                if parent_pid(int(stat.parent.name)) == pid:
                     found.append(int(stat.parent.name))
         return found
 
@@ -841,7 +841,8 @@ class Bench:
         return [pid for (pid,) in rows if Path(f"/proc/{pid}").exists()]
 
     def db_ticks(self, pids) -> dict:
-        """cpu_ticks() of these backends, and under REAPED the CPU of the backends
+        """cpu_ticks() of these backends, and under REAPED (from the postmaster that
+        db_backends() last found) the CPU of the backends
         that have exited: a connection gunicorn closes at DATABASE_CONN_MAX_AGE
         during a run takes its CPU with it (an article run measured 0.06 ms of
         PostgreSQL CPU a request, where its statement alone takes 0.3)."""

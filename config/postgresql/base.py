@@ -29,7 +29,7 @@ class PreparingCursor(base.ServerBindingCursor):
     Results come in PostgreSQL's binary format: psycopg loads timestamps in C, where
     Django's loader for text timestamps is Python (6% of a list page's
     instructions), and text such as an article's body can be fetched as UTF-8 bytes
-    (convert_to) without being decoded. A jsonb column would come decoded, which
+    (textsend) without being decoded. A jsonb column would come decoded, which
     Django's JSONField does not expect: cast it to text."""
 
     def __init__(self, connection, **kwargs):
