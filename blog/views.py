@@ -58,12 +58,18 @@ PUBLISHED = Post.Status.PUBLISHED.value
 #   ranked from at most fifty rows, not a thousand (4% of the statement's CPU);
 # - the author, tags, neighbours and related posts come as one JSON array: psycopg
 #   and json.loads cost 3 µs a value, whatever its size.
+ARTICLE_COLUMNS = (
+    *("id", "title", "slug", "summary", "language", "status", "published_at"),
+    *("created_at", "updated_at", "excerpt", "toc", "body_html_utf8"),
+    *("reading_minutes", "detected_language", "renderer_version", "author_id"),
+)
 ARTICLE_SQL = f"""
 WITH post AS (
     SELECT p.id, p.title, p.slug, p.summary, p.language, p.status, p.published_at,
            p.created_at, p.updated_at, p.excerpt, p.toc::text AS toc,
            textsend(p.body_html) AS body_html_utf8,
-           p.reading_minutes, p.detected_language, p.renderer_version, p.author_id
+           p.reading_minutes, p.detected_language, p.renderer_version, p.author_id,
+           p.related_links
     FROM blog_post p
     WHERE p.slug = %(slug)s
       AND (%(preview)s OR (p.status = '{PUBLISHED}' AND p.published_at <= %(now)s))
@@ -72,33 +78,8 @@ WITH post AS (
     FROM post
     JOIN blog_post_tags pt ON pt.post_id = post.id
     JOIN blog_tag t ON t.id = pt.tag_id
-), shared_tag AS (
-    SELECT id FROM tag ORDER BY name LIMIT %(related_tags)s
-), shared AS (
-    SELECT array_agg(id) AS tag_ids FROM shared_tag
-), ranked AS (
-    SELECT DISTINCT c.post_id, c.published_at, c.shared
-    FROM post CROSS JOIN shared_tag CROSS JOIN shared CROSS JOIN LATERAL (
-        SELECT w.* FROM (
-            SELECT pt.post_id, pt.published_at,
-                   CASE WHEN pt.post_tag_ids && array_remove(shared.tag_ids, shared_tag.id)
-                        THEN (SELECT count(*) FROM unnest(pt.post_tag_ids) AS own(tag_id)
-                              WHERE own.tag_id = ANY (shared.tag_ids))
-                        ELSE 1 END AS shared
-            FROM blog_post_tags pt
-            WHERE pt.tag_id = shared_tag.id
-              AND pt.published_at <= %(now)s
-              AND pt.post_id <> post.id
-            ORDER BY pt.published_at DESC, pt.post_id DESC
-            LIMIT %(per_tag)s
-        ) AS w
-        ORDER BY w.shared DESC, w.published_at DESC, w.post_id DESC
-        LIMIT %(related)s
-    ) AS c
-    ORDER BY c.shared DESC, c.published_at DESC, c.post_id DESC
-    LIMIT %(related)s
 )
-SELECT post.*, json_build_array(
+SELECT {", ".join(f"post.{name}" for name in ARTICLE_COLUMNS)}, json_build_array(
     json_build_array(u.id, u.username, u.display_name, u.first_name, u.last_name),
     (SELECT coalesce(json_agg(json_build_array(id, name, slug) ORDER BY name), '[]')
      FROM tag),
@@ -116,10 +97,8 @@ SELECT post.*, json_build_array(
        AND NOT (n.published_at = post.published_at AND n.id <= post.id)
      ORDER BY n.published_at, n.id
      LIMIT 1),
-    (SELECT coalesce(json_agg(
-                json_build_array(p.id, p.title, p.slug, p.published_at)
-                ORDER BY r.shared DESC, r.published_at DESC, r.post_id DESC), '[]')
-     FROM ranked r JOIN blog_post p ON p.id = r.post_id)
+    coalesce(post.related_links,
+             inkstone_related_links(post.id, coalesce(post.published_at, %(now)s)))
 ) AS links
 FROM post
 JOIN accounts_user u ON u.id = post.author_id
@@ -206,9 +185,6 @@ def article(slug: str, *, preview: bool = False) -> Post | None:
         "slug": slug,
         "preview": preview,
         "now": timezone.now(),
-        "related_tags": RELATED_TAGS,
-        "per_tag": RELATED_CANDIDATES_PER_TAG,
-        "related": RELATED_POSTS,
     }
     columns, rows = _fresh_prepared_rows(ARTICLE_SQL, params)
     if not rows:
