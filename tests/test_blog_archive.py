@@ -81,8 +81,11 @@ def test_archive_and_tags_are_linked_from_every_page(client):
 def test_related_posts_ranked_by_shared_tags_then_recency(
     client, django_assert_max_num_queries
 ):
+    """Among the posts published before the article (its list never changes when
+    newer posts come, see migration 0007)."""
     a, b, c = TagFactory.create_batch(3)
-    post = PostFactory(tags=[a, b, c])
+    post = PostFactory(tags=[a, b, c], published_at=at(2026, 6))
+    PostFactory(title="Newer", tags=[a, b, c], published_at=at(2026, 7))
     two_shared = PostFactory(title="Two shared", tags=[a, b], published_at=at(2024, 1))
     one_recent = PostFactory(title="One recent", tags=[c], published_at=at(2026, 1))
     one_old = PostFactory(title="One old", tags=[a], published_at=at(2023, 1))
@@ -99,7 +102,7 @@ def test_related_posts_ranked_by_shared_tags_then_recency(
 
 def test_related_posts_follow_tag_changes_of_the_candidates(client):
     a, b, c = TagFactory.create_batch(3)
-    post = PostFactory(tags=[a, b, c])
+    post = PostFactory(tags=[a, b, c], published_at=at(2026, 6))
     old = PostFactory(title="Old", tags=[a], published_at=at(2023, 1))
     new = PostFactory(title="New", tags=[b], published_at=at(2025, 1))
     newest = PostFactory(title="Newest", tags=[c], published_at=at(2026, 1))
@@ -122,7 +125,7 @@ def test_related_posts_may_all_come_from_one_tag(client):
     """Each tag's candidates are cut to their own top five before the union is
     ranked; all five may come from one tag, ahead of another's newest."""
     a, b = TagFactory.create_batch(2)
-    post = PostFactory(tags=[a, b])
+    post = PostFactory(tags=[a, b], published_at=at(2026, 9))
     only_a = [
         PostFactory(title=f"A {month}", tags=[a], published_at=at(2026, month))
         for month in range(1, 7)
@@ -136,9 +139,13 @@ def test_related_posts_may_all_come_from_one_tag(client):
 
 def test_related_posts_come_from_the_first_ten_tags_by_name(client):
     tags = [TagFactory(name=f"tag {n:02d}") for n in range(11)]
-    post = PostFactory(tags=tags)
-    first = PostFactory(title="Shares the first", tags=tags[:1])
-    PostFactory(title="Shares only the eleventh", tags=tags[10:])
+    post = PostFactory(tags=tags, published_at=at(2026, 6))
+    first = PostFactory(
+        title="Shares the first", tags=tags[:1], published_at=at(2025, 1)
+    )
+    PostFactory(
+        title="Shares only the eleventh", tags=tags[10:], published_at=at(2025, 2)
+    )
     response = client.get(post.get_absolute_url())
     assert response.context["related_posts"] == links(first)
     assert len(response.context["post"].tag_list) == 11
@@ -146,8 +153,10 @@ def test_related_posts_come_from_the_first_ten_tags_by_name(client):
 
 def test_related_posts_follow_publishing_and_unpublishing(client):
     tag = TagFactory()
-    post = PostFactory(tags=[tag])
-    draft = PostFactory(title="Later", tags=[tag], status=Post.Status.DRAFT)
+    post = PostFactory(tags=[tag], published_at=at(2026, 6))
+    draft = PostFactory(
+        title="Earlier", tags=[tag], status=Post.Status.DRAFT, published_at=at(2025, 1)
+    )
     assert client.get(post.get_absolute_url()).context["related_posts"] == []
     draft.status = Post.Status.PUBLISHED
     draft.save()
