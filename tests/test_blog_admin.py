@@ -58,6 +58,10 @@ def test_admin_change_and_delete_post(staff_client, staff_user):
         ),
     )
     assert response.status_code == 302
+    # The message storage is made on first use (LazyMessageMiddleware): the admin's
+    # message still reaches the next page.
+    changelist = staff_client.get(response.url).content.decode()
+    assert "was changed successfully" in changelist
     post.refresh_from_db()
     assert post.title == "Renamed"
     assert "<strong>body</strong>" in post.body_html

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from django.conf import settings
+from django.contrib.messages.storage.base import BaseStorage
 from django.db import connection
 from django.test import override_settings
 from django.urls import reverse, set_script_prefix
@@ -547,3 +548,11 @@ def test_header_marks_the_current_section_only_on_its_own_page(client):
             assert response.status_code == 200
             assert current_nav_items(response) == current, path
     assert current_nav_items(client.get("/no-such-page/")) == []
+
+
+def test_a_reader_page_sets_no_message_cookie_or_session(client):
+    """Reader pages never make the message storage (LazyMessageMiddleware)."""
+    post = PostFactory()
+    response = client.get(post.get_absolute_url())
+    assert response.cookies == {}
+    assert not isinstance(response.wsgi_request._messages._wrapped, BaseStorage)
