@@ -402,7 +402,8 @@ class PostTag(models.Model):
     published and NULL otherwise, and `post_tag_ids` the ids of all the post's tags;
     database triggers keep both (migrations 0005 and 0006). The newest posts of a tag
     are one index range, however many posts the tag has, and each entry says which
-    other tags its post has."""
+    other tags its post has. Changes to these rows keep each post's stored related
+    posts exact (blog_post_related, migration 0007)."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE)
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
