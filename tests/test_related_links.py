@@ -116,6 +116,26 @@ def test_one_statement_tagging_posts_around_another_updates_its_list():
     assert wrong_lists() == []
 
 
+def test_a_change_reaches_the_lists_of_posts_far_after_it_in_its_tags():
+    """A post is a candidate of the 100 posts after it in each of its tags: renaming
+    it reaches a post 61 places after it in both of the tags they share."""
+    a, b = TagFactory(name="a"), TagFactory(name="b")
+    shared = PostFactory(title="Shares both", tags=[a, b], published_at=days_ago(300))
+    fillers = [
+        PostFactory(title=f"Filler {n}", published_at=days_ago(299 - n))
+        for n in range(120)
+    ]
+    PostTag.objects.bulk_create(
+        [PostTag(post=post, tag=a if n % 2 else b) for n, post in enumerate(fillers)]
+    )
+    later = PostFactory(title="Later", tags=[a, b], published_at=days_ago(10))
+    assert stored_titles(later)[0] == "Shares both"
+    shared.title = "Shares both, renamed"
+    shared.save()
+    assert stored_titles(later)[0] == "Shares both, renamed"
+    assert wrong_lists() == []
+
+
 def test_stored_lists_match_a_fresh_ranking_through_random_changes():
     """Random changes to 130 posts over 5 tags, one tag on more posts than a post's
     candidates in a tag (100), so that changes fall in and out of the windows."""
@@ -137,8 +157,12 @@ def test_stored_lists_match_a_fresh_ranking_through_random_changes():
     )
     assert wrong_lists() == []
 
+    # Picked by the seeded generator, not ORDER BY random(): a failure replays.
+    def some_ids(count: int) -> list[int]:
+        return rng.sample(sorted(Post.objects.values_list("pk", flat=True)), count)
+
     def some_post():
-        return Post.objects.order_by("?").first()
+        return Post.objects.get(pk=some_ids(1)[0])
 
     def retag():
         post, tag = some_post(), rng.choice(list(Tag.objects.all()))
@@ -172,17 +196,16 @@ def test_stored_lists_match_a_fresh_ranking_through_random_changes():
         tag.save()
 
     def bulk_unpublish():
-        ids = list(Post.objects.order_by("?").values_list("pk", flat=True)[:5])
-        Post.objects.filter(pk__in=ids).update(status=Post.Status.DRAFT)
+        Post.objects.filter(pk__in=some_ids(5)).update(status=Post.Status.DRAFT)
 
     def bulk_move_in_time():
-        Post.objects.filter(
-            pk__in=Post.objects.order_by("?").values_list("pk", flat=True)[:5]
-        ).update(published_at=days_ago(rng.uniform(1, 900)))
+        Post.objects.filter(pk__in=some_ids(5)).update(
+            published_at=days_ago(rng.uniform(1, 900))
+        )
 
     def move_row_by_sql():
-        row = PostTag.objects.order_by("?").first()
-        target = Post.objects.exclude(tags=row.tag_id).order_by("?").first()
+        row = rng.choice(list(PostTag.objects.order_by("pk")))
+        target = rng.choice(list(Post.objects.exclude(tags=row.tag_id).order_by("pk")))
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE blog_post_tags SET post_id = %s WHERE id = %s",
