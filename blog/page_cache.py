@@ -7,9 +7,10 @@ Last-Modified date and the cache key all derive from that token, so:
 
 - a revalidation costs that query and answers 304 before any view runs;
 - a cached page is looked up before sessions, auth and the view machinery run, and
-  while a process trusts its memoized token (PAGE_CACHE_TOKEN_TTL), hits and 304s
-  are answered by FastPath, a WSGI wrapper, before Django handles the request at all,
-  from this process's own copy of the answer once it has served it;
+  while a process trusts its memoized token (until PostgreSQL notifies it of a
+  change, see blog.change_listener), hits and 304s are answered by FastPath, a WSGI
+  wrapper, before Django handles the request at all, from this process's own copy of
+  the answer once it has served it;
 - invalidation is exact and needs no deletes: a new token simply misses the old
   entries, which expire on their own. This holds across replicas sharing Redis.
 
@@ -41,6 +42,7 @@ from django.utils.cache import patch_vary_headers
 from config.middleware import log_request, request_id
 
 from . import markdown
+from .change_listener import ChangeListener
 
 logger = logging.getLogger("inkstone.cache")
 
@@ -85,10 +87,12 @@ def _read_token() -> tuple[str, datetime, datetime | None]:
 
 
 class _TokenMemo:
-    """The token, remembered for PAGE_CACHE_TOKEN_TTL seconds so that cache hits cost
-    no database round trip. A save in this process forgets it at once (signals
-    below); other processes and replicas see a change within the TTL; a scheduled
-    post still goes live on the second, because the memo ends at the next one."""
+    """The token, remembered so that cache hits cost no database round trip. A save
+    in this process forgets it at once (signals below), a change committed anywhere
+    else as soon as PostgreSQL notifies this process (blog.change_listener), and a
+    scheduled post still goes live on the second, because the memo ends at the next
+    one. While the listener is down, the token is trusted for PAGE_CACHE_TOKEN_TTL
+    seconds."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -98,34 +102,40 @@ class _TokenMemo:
         self.value: tuple[str, datetime] | None = None
         self.until = 0.0
         self.next_scheduled: datetime | None = None
+        self.listened: tuple[float, int] | None = None
 
     def peek(self) -> tuple[str, datetime] | None:
         """The memoized token while it may still be trusted, without the database."""
         with self.lock:
-            if (
-                self.value is not None
-                and time.monotonic() < self.until
-                and (
-                    self.next_scheduled is None or timezone.now() < self.next_scheduled
-                )
+            value, until, listened = self.value, self.until, self.listened
+            if value is None or (
+                self.next_scheduled is not None
+                and timezone.now() >= self.next_scheduled
             ):
-                return self.value
-        return None
+                return None
+        if listened is not None:
+            return value if listener.vouches(listened) else None
+        return value if time.monotonic() < until else None
 
     def get(self) -> tuple[str, datetime]:
         value = self.peek()
         if value is not None:
             return value
-        ttl = settings.PAGE_CACHE_TOKEN_TTL
+        listened = None
+        if settings.PAGE_CACHE_LISTEN:
+            listener.start()
+            listened = listener.state()
         token, last_modified, next_scheduled = _read_token()
         with self.lock:
             self.value = (token, last_modified)
-            self.until = time.monotonic() + ttl
+            self.until = time.monotonic() + settings.PAGE_CACHE_TOKEN_TTL
             self.next_scheduled = next_scheduled
+            self.listened = listened
         return token, last_modified
 
 
 memo = _TokenMemo()
+listener = ChangeListener(on_change=memo.clear)
 
 
 def content_token() -> tuple[str, datetime]:

@@ -327,8 +327,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
 PAGE_CACHE_ALIAS = "default"
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
-# How long a process trusts the content version it last read before asking the
-# database again; saves in the same process are seen at once.
+# Each process LISTENs for content changes (one more connection a worker) and trusts
+# the content version it last read until one is committed. Off for a pooler that
+# cannot LISTEN (PgBouncer in transaction mode); then, and while the listener is down,
+# a process trusts the version for PAGE_CACHE_TOKEN_TTL seconds before asking again.
+PAGE_CACHE_LISTEN = env_bool("PAGE_CACHE_LISTEN", True)
 PAGE_CACHE_TOKEN_TTL = float(os.environ.get("PAGE_CACHE_TOKEN_TTL", "1.0"))
 # What browsers and shared caches (nginx, a CDN) are told. Browsers revalidate every
 # time (a cheap 304); shared caches may keep a page for s-maxage seconds.
