@@ -781,14 +781,19 @@ class StaffClient:
             timeout=timeout,
         )
 
-    def save_post(self, base: str, fields: dict, post_id: int | None = None) -> int:
-        """Add (post_id None) or change a post through the admin form; return its id."""
+    def save_post(
+        self, base: str, fields: dict, post_id: int | None = None, just_before=None
+    ) -> int:
+        """Add (post_id None) or change a post through the admin form; return its id.
+        `just_before` is called between loading the form and sending it."""
         url = (
             f"{base}/admin/blog/post/add/"
             if post_id is None
             else f"{base}/admin/blog/post/{post_id}/change/"
         )
         token = self.csrf_token(url)
+        if just_before is not None:
+            just_before()
         response = self.session.post(
             url,
             data={**fields, "csrfmiddlewaretoken": token, "_continue": "1"},
