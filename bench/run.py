@@ -1271,7 +1271,9 @@ class Bench:
 
         pages = []
         wanted = {"home", "page2", "deep", "article", "tag", "feed"}
-        with override_settings(PAGE_CACHE_ENABLED=False):
+        # No change listener in this process: it would hold a connection to the
+        # database that copy_small_database() copies.
+        with override_settings(PAGE_CACHE_ENABLED=False, PAGE_CACHE_LISTEN=False):
             for scenario in scenarios:
                 if scenario.key not in wanted:
                     continue
