@@ -105,19 +105,22 @@ class ChangeListener:
         while not self.stopping.is_set():
             try:
                 with self._connect() as conn:
-                    self.backend_pid = conn.info.backend_pid
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    # Anything read before LISTEN took effect may already be stale.
-                    self.on_change()
-                    self.fd = conn.fileno()
-                    self.alive_at = time.monotonic()
-                    self.since = self.alive_at
-                    if failures:
-                        logger.warning("listening for content changes again")
-                    failures = 0
-                    self._listen(conn)
+                    try:
+                        self.backend_pid = conn.info.backend_pid
+                        conn.execute(f"LISTEN {CHANNEL}")
+                        # Anything read before LISTEN took effect may be stale.
+                        self.on_change()
+                        self.fd = conn.fileno()
+                        self.alive_at = time.monotonic()
+                        self.since = self.alive_at
+                        if failures:
+                            logger.warning("listening for content changes again")
+                        failures = 0
+                        self._listen(conn)
+                    finally:
+                        # Before the socket closes: its number may be reused.
+                        self.since = self.fd = self.backend_pid = None
             except Exception as error:  # any failure: fall back on the TTL, retry
-                self.since = self.fd = self.backend_pid = None
                 if self.stopping.is_set():
                     return
                 if failures == 0:
