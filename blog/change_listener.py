@@ -1,6 +1,7 @@
 """Content changes pushed by PostgreSQL: each process LISTENs on the channel that the
 content version's trigger NOTIFYs at every committed change (migration 0008), so a
-page edited through any process or replica is never served as it was.
+page edited through any process or replica is not served as it was once PostgreSQL
+has delivered the notification (just after the commit: it is sent asynchronously).
 
 The page cache keys pages on the content token (blog.page_cache), which a process
 memoizes so that cache hits cost no query. A memoized token is trusted while this
