@@ -328,9 +328,10 @@ PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
 PAGE_CACHE_ALIAS = "default"
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
 # Each process LISTENs for content changes (one more connection a worker) and trusts
-# the content version it last read until one is committed. Off for a pooler that
-# cannot LISTEN (PgBouncer in transaction mode); then, and while the listener is down,
-# a process trusts the version for PAGE_CACHE_TOKEN_TTL seconds before asking again.
+# the content version it last read until PostgreSQL tells it of a committed change
+# (blog.change_listener). Off for a pooler that cannot LISTEN (PgBouncer in
+# transaction mode); then, and while the listener is down, a process trusts the
+# version for PAGE_CACHE_TOKEN_TTL seconds before asking again.
 PAGE_CACHE_LISTEN = env_bool("PAGE_CACHE_LISTEN", True)
 PAGE_CACHE_TOKEN_TTL = float(os.environ.get("PAGE_CACHE_TOKEN_TTL", "1.0"))
 # What browsers and shared caches (nginx, a CDN) are told. Browsers revalidate every
