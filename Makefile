@@ -29,6 +29,7 @@ collectstatic: staticfiles/staticfiles.json
 run: install collectstatic
 	@$(WITH_ENV) sh -c '\
 	  $(PY) manage.py migrate --noinput -v 0 && \
+	  $(PY) manage.py rerender_posts -v 0 && \
 	  $(PY) manage.py load_demo_content && \
 	  $(PY) manage.py ensure_admin && \
 	  echo "Inkstone is at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)" && \

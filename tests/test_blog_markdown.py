@@ -170,14 +170,23 @@ def test_repeated_bad_formula_warns_once():
 
 
 def test_tables_are_wrapped_for_horizontal_scrolling():
-    html = render("| a | b |\n|:--|--:|\n| 1 | 2 |").html
+    html = render("| a | b | c |\n|:--|:-:|--:|\n| 1 | 2 | 3 |").html
     assert html == (
         '<div class="table-wrap" tabindex="0"><table>\n<thead>\n<tr>\n'
-        '<th style="text-align:left">a</th>\n<th style="text-align:right">b</th>\n'
+        '<th class="align-left">a</th>\n<th class="align-center">b</th>\n'
+        '<th class="align-right">c</th>\n'
         "</tr>\n</thead>\n<tbody>\n<tr>\n"
-        '<td style="text-align:left">1</td>\n<td style="text-align:right">2</td>\n'
+        '<td class="align-left">1</td>\n<td class="align-center">2</td>\n'
+        '<td class="align-right">3</td>\n'
         "</tr>\n</tbody>\n</table></div>\n"
     )
+
+
+def test_column_alignment_is_a_class_not_an_inline_style():
+    # The CSP (style-src 'self') would block style="text-align:…" in the browser.
+    html = render("| a | b |\n|---|--:|\n| 1 | 2 |").html
+    assert "style=" not in html
+    assert "<th>a</th>" in html and '<td class="align-right">2</td>' in html
 
 
 def test_footnotes_link_both_ways():

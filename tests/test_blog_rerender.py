@@ -32,6 +32,14 @@ def test_rerender_posts_when_everything_is_current():
     assert "All posts are current" in out.getvalue()
 
 
+def test_rerender_posts_is_silent_at_verbosity_0_when_nothing_is_stale():
+    # `make run` runs it on every start.
+    PostFactory()
+    out = io.StringIO()
+    call_command("rerender_posts", verbosity=0, stdout=out)
+    assert out.getvalue() == ""
+
+
 def test_rerender_posts_does_not_change_updated_at():
     post = PostFactory()
     Post.objects.filter(pk=post.pk).update(renderer_version=0)

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from blog.models import Post
+from tests.factories import PostFactory
 
 pytestmark = pytest.mark.browser
 
@@ -181,3 +182,14 @@ def test_reading_and_searching_work_without_javascript(demo_content, new_context
     page.locator("#search-q").press("Enter")
     page.wait_for_url(re.compile(r"/search/\?q="))
     assert page.locator(".search-snippet mark").count() > 0
+
+
+def test_table_columns_keep_their_alignment_under_the_csp(live_server, page):
+    post = PostFactory(
+        body="| left | centre | right |\n|:--|:-:|--:|\n| a | b | 12.5 |",
+    )
+    page.goto(post.get_absolute_url())
+    alignments = page.locator(".post-body td").evaluate_all(
+        "cells => cells.map(cell => getComputedStyle(cell).textAlign)"
+    )
+    assert alignments == ["left", "center", "right"]

@@ -20,9 +20,10 @@ class Command(BaseCommand):
             posts = posts.exclude(renderer_version=markdown.RENDERER_VERSION)
         total = posts.count()
         if not total:
-            self.stdout.write(
-                f"All posts are current (renderer v{markdown.RENDERER_VERSION})."
-            )
+            if options["verbosity"]:
+                self.stdout.write(
+                    f"All posts are current (renderer v{markdown.RENDERER_VERSION})."
+                )
             return
         for done, post in enumerate(
             posts.order_by("pk").iterator(chunk_size=200), start=1
