@@ -1,4 +1,5 @@
 from django.urls import path, register_converter
+from django.views.decorators.http import require_safe
 
 from . import feeds, views
 from .converters import MonthConverter, UnicodeSlugConverter, YearConverter
@@ -13,8 +14,16 @@ urlpatterns = [
     path("posts/<uslug:slug>/", views.post_detail, name="post_detail"),
     path("tags/", views.tag_list, name="tag_list"),
     path("tags/<uslug:slug>/", views.TagDetailView.as_view(), name="tag_detail"),
-    path("tags/<uslug:slug>/feed/rss/", feeds.TagFeed(), name="tag_feed_rss"),
-    path("tags/<uslug:slug>/feed/atom/", feeds.TagAtomFeed(), name="tag_feed_atom"),
+    path(
+        "tags/<uslug:slug>/feed/rss/",
+        require_safe(feeds.TagFeed()),
+        name="tag_feed_rss",
+    ),
+    path(
+        "tags/<uslug:slug>/feed/atom/",
+        require_safe(feeds.TagAtomFeed()),
+        name="tag_feed_atom",
+    ),
     path("archive/", views.archive_index, name="archive_index"),
     path(
         "archive/<yyyy:year>/",

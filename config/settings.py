@@ -341,7 +341,6 @@ PAGE_CACHE_S_MAXAGE = int(os.environ.get("PAGE_CACHE_S_MAXAGE", "10"))
 PAGE_CACHE_STALE_WHILE_REVALIDATE = int(os.environ.get("PAGE_CACHE_SWR", "60"))
 PAGE_CACHE_EXCLUDED_PREFIXES = (
     f"/{ADMIN_URL}",
-    "/accounts/",
     "/healthz",
     "/readyz",
     MEDIA_URL,

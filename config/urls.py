@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.sitemaps.views import index as sitemap_index
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 from django.views.static import serve
 from markdownx.views import MarkdownifyView
 
@@ -31,18 +31,17 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path(f"{settings.ADMIN_URL}markdownx/", include(markdownx_urls)),
     path(settings.ADMIN_URL, admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
-    path("feed/rss/", feeds.LatestPostsFeed(), name="feed_rss"),
-    path("feed/atom/", feeds.LatestPostsAtomFeed(), name="feed_atom"),
+    path("feed/rss/", require_safe(feeds.LatestPostsFeed()), name="feed_rss"),
+    path("feed/atom/", require_safe(feeds.LatestPostsAtomFeed()), name="feed_atom"),
     path(
         "sitemap.xml",
-        sitemap_index,
+        views.sitemap_index,
         {"sitemaps": sitemaps, "sitemap_url_name": "sitemap_section"},
         name="sitemap",
     ),
     path(
         "sitemap-<section>.xml",
-        sitemap,
+        require_safe(sitemap),
         {"sitemaps": sitemaps},
         name="sitemap_section",
     ),

@@ -111,7 +111,7 @@ def sitemap_locs(client) -> tuple[list[str], list[str]]:
     sitemaps = [el.text for el in root.findall("s:sitemap/s:loc", SITEMAP_NS)]
     locs = []
     for url in sitemaps:
-        response = client.get(url.removeprefix("http://testserver"))
+        response = client.get(url.removeprefix(SITE))
         assert response.status_code == 200
         page = ElementTree.fromstring(response.content)
         locs += [el.text for el in page.findall("s:url/s:loc", SITEMAP_NS)]
@@ -123,9 +123,9 @@ def test_sitemap_lists_exactly_the_published_posts_tags_and_months(client):
     post, tag = visible_and_hidden_posts()
     sitemaps, locs = sitemap_locs(client)
     assert sitemaps == [
-        "http://testserver/sitemap-posts.xml",
-        "http://testserver/sitemap-tags.xml",
-        "http://testserver/sitemap-archive.xml",
+        f"{SITE}/sitemap-posts.xml",
+        f"{SITE}/sitemap-tags.xml",
+        f"{SITE}/sitemap-archive.xml",
     ]
     month = post.published_at
     assert SITE + post.get_absolute_url() in locs
@@ -142,14 +142,24 @@ def test_posts_sitemap_is_paged_behind_the_index(client, monkeypatch):
     posts = PostFactory.create_batch(5)
     sitemaps, locs = sitemap_locs(client)
     assert sitemaps[:3] == [
-        "http://testserver/sitemap-posts.xml",
-        "http://testserver/sitemap-posts.xml?p=2",
-        "http://testserver/sitemap-posts.xml?p=3",
+        f"{SITE}/sitemap-posts.xml",
+        f"{SITE}/sitemap-posts.xml?p=2",
+        f"{SITE}/sitemap-posts.xml?p=3",
     ]
     post_locs = [loc for loc in locs if "/posts/" in loc]
     assert sorted(post_locs) == sorted(SITE + p.get_absolute_url() for p in posts)
     assert client.get("/sitemap-posts.xml?p=4").status_code == 404
     assert client.get("/sitemap-nothing.xml").status_code == 404
+
+
+def test_sitemap_index_names_site_url_whatever_the_host_header(client, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "other.example"]
+    PostFactory()
+    for host in ("testserver", "other.example"):
+        index = client.get(reverse("sitemap"), headers={"host": host})
+        root = ElementTree.fromstring(index.content)
+        locs = [el.text for el in root.findall("s:sitemap/s:loc", SITEMAP_NS)]
+        assert locs and all(loc.startswith(f"{SITE}/sitemap-") for loc in locs), locs
 
 
 def test_robots_txt_points_at_absolute_sitemap(client):

@@ -1,0 +1,89 @@
+"""HTTP at the edges of the reader URLs: methods, odd paths, pages that are not there."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import PostFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reader_urls() -> list[str]:
+    tag = TagFactory(name="Python")
+    post = PostFactory(tags=[tag])
+    year = post.published_at.year
+    return [
+        "/",
+        post.get_absolute_url(),
+        "/tags/",
+        tag.get_absolute_url(),
+        reverse("blog:tag_feed_atom", args=[tag.slug]),
+        reverse("blog:tag_feed_rss", args=[tag.slug]),
+        "/archive/",
+        f"/archive/{year}/",
+        "/search/?q=Post",
+        post.author.get_absolute_url(),
+        "/feed/atom/",
+        "/feed/rss/",
+        "/sitemap.xml",
+        "/sitemap-posts.xml",
+        "/robots.txt",
+    ]
+
+
+def test_every_reader_url_answers_head_like_get(client, settings, reader_urls):
+    # Uncached: a cached page answered HEAD whatever the view allowed.
+    settings.PAGE_CACHE_ENABLED = False
+    for url in reader_urls:
+        get = client.get(url)
+        head = client.head(url)
+        assert (url, get.status_code, head.status_code) == (url, 200, 200)
+        assert head.content == b""
+        assert head["Content-Type"] == get["Content-Type"]
+
+
+@pytest.mark.parametrize("method", ["trace", "post", "put", "delete"])
+def test_reader_urls_refuse_other_methods(client, reader_urls, method):
+    for url in reader_urls:
+        response = getattr(client, method)(url)
+        assert (url, response.status_code) == (url, 405)
+        assert (
+            {"GET", "HEAD"}
+            <= set(response["Allow"].split(", "))
+            <= {
+                "GET",
+                "HEAD",
+                "OPTIONS",
+            }
+        )
+
+
+def test_options_renders_nothing(client, reader_urls):
+    # The class-based views describe themselves (200 with Allow), the others refuse.
+    for url in reader_urls:
+        response = client.options(url)
+        assert (url, response.status_code in (200, 405)) == (url, True)
+        assert (url, response.content) == (url, b"")
+        assert "GET" in response["Allow"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/authors/%00/", "/authors/a%00b/", "/authors/a%2Fb/"]
+)
+def test_author_urls_that_no_username_could_have_are_not_found(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_an_author_with_a_dotted_username_has_a_page(client):
+    post = PostFactory(author__username="ada.lovelace@home")
+    response = client.get(post.author.get_absolute_url())
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/accounts/login/", "/accounts/password_reset/", "/accounts/logout/"]
+)
+def test_no_half_wired_account_pages(client, path):
+    # Authors sign in through the admin, which has its own login and lockout.
+    assert client.get(path).status_code == 404
