@@ -26,8 +26,9 @@ staticfiles/staticfiles.json: $(STAMP) $(shell find static -type f 2>/dev/null)
 
 collectstatic: staticfiles/staticfiles.json
 
+# Feeds, sitemaps and canonical links point at the address make run serves.
 run: install collectstatic
-	@$(WITH_ENV) sh -c '\
+	@SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" $(WITH_ENV) sh -c '\
 	  $(PY) manage.py migrate --noinput -v 0 && \
 	  $(PY) manage.py rerender_posts -v 0 && \
 	  $(PY) manage.py load_demo_content && \

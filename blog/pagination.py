@@ -28,6 +28,7 @@ from django.core.paginator import Paginator
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.db.models.lookups import Exact
+from django.http import Http404
 from django.utils.functional import cached_property
 
 DEEP_OFFSET = 200
@@ -168,6 +169,12 @@ def count_key(request) -> str | None:
     return "count:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def is_page_number(value: str) -> bool:
+    """ASCII digits only: int() also reads " 3", "+3" and "٣", each another URL for
+    page 3."""
+    return value.isascii() and value.isdigit()
+
+
 class ReaderPaginationMixin:
     """List views: the fast paginator, with a cached count for this list. A view can
     define page_rows(bottom, top, anchor), ReaderPaginator's `rows`."""
@@ -185,3 +192,9 @@ class ReaderPaginationMixin:
             count_key=count_key(self.request),
             rows=getattr(self, "page_rows", None),
         )
+
+    def paginate_queryset(self, queryset, page_size):
+        page = self.request.GET.get(self.page_kwarg)
+        if page is not None and page != "last" and not is_page_number(page):
+            raise Http404("No such page.")
+        return super().paginate_queryset(queryset, page_size)

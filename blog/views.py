@@ -23,7 +23,7 @@ from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 
 from . import search
 from .models import LIST_FIELDS, TAG_COLUMNS, Post, PostLink, SlugRedirect, Tag
-from .pagination import ReaderPaginationMixin
+from .pagination import ReaderPaginationMixin, is_page_number
 from .templatetags.blog_tags import POST_BODY_MARK
 
 PUBLISHED = Post.Status.PUBLISHED.value
@@ -457,3 +457,11 @@ def sitemap_index(request, **kwargs):
         query = f"?{parts.query}" if parts.query else ""
         item.location = f"{settings.SITE_URL}{parts.path}{query}"
     return response
+
+
+@require_safe
+def sitemap_section(request, **kwargs):
+    page = request.GET.get("p")
+    if page is not None and not is_page_number(page):
+        raise Http404("No such page.")
+    return sitemap_views.sitemap(request, **kwargs)

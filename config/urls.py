@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 from django.views.static import serve
@@ -41,7 +40,7 @@ urlpatterns = [
     ),
     path(
         "sitemap-<section>.xml",
-        require_safe(sitemap),
+        views.sitemap_section,
         {"sitemaps": sitemaps},
         name="sitemap_section",
     ),

@@ -1,6 +1,7 @@
 """HTTP at the edges of the reader URLs: methods, odd paths, pages that are not there."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from tests.factories import PostFactory, TagFactory
@@ -87,3 +88,11 @@ def test_an_author_with_a_dotted_username_has_a_page(client):
 def test_no_half_wired_account_pages(client, path):
     # Authors sign in through the admin, which has its own login and lockout.
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("page", ["%D9%A3", "+2", "%202", "2%20", "-1", "0x2", "²"])
+def test_page_numbers_are_ascii_digits_only(client, page):
+    PostFactory.create_batch(settings.POSTS_PER_PAGE + 1)
+    assert client.get("/?page=2").status_code == 200
+    assert client.get(f"/?page={page}").status_code == 404
+    assert client.get(f"/sitemap-posts.xml?p={page}").status_code == 404

@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
 from blog.context_processors import site_urls
+from blog.pagination import is_page_number
 from blog.slug_urls import slug_url
 
 register = template.Library()
@@ -92,7 +93,7 @@ def canonical_url(context) -> str:
     request = context["request"]
     url = settings.SITE_URL + iri_to_uri(request.path)
     page = request.GET.get("page")
-    if page and page.isdigit() and page != "1":
+    if page and is_page_number(page) and page != "1":
         url += f"?page={page}"
     return url
 
