@@ -2,12 +2,12 @@ import re
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
-from .models import Post, Tag
+from .models import Post
+from .views import tag_by_slug
 
 FEED_ITEMS = 20
 _RELATIVE_URL = re.compile(r'(\s(?:href|src)=")/(?!/)')
@@ -77,7 +77,7 @@ class LatestPostsAtomFeed(LatestPostsFeed):
 
 class TagFeed(LatestPostsFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Tag, slug=slug)
+        return tag_by_slug(slug)
 
     def title(self, tag):
         return f"{settings.SITE_NAME} · {tag.name}"

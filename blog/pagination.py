@@ -195,6 +195,6 @@ class ReaderPaginationMixin:
 
     def paginate_queryset(self, queryset, page_size):
         page = self.request.GET.get(self.page_kwarg)
-        if page is not None and page != "last" and not is_page_number(page):
+        if page and page != "last" and not is_page_number(page):
             raise Http404("No such page.")
         return super().paginate_queryset(queryset, page_size)

@@ -253,6 +253,19 @@ def test_unknown_tag_and_author_are_404(client):
     )
 
 
+def test_a_tag_only_unpublished_posts_carry_is_not_shown(client):
+    secret = TagFactory(name="Unannounced")
+    draft, scheduled = hidden_posts(tags=[secret])
+    urls = [
+        secret.get_absolute_url(),
+        reverse("blog:tag_feed_atom", args=[secret.slug]),
+        reverse("blog:tag_feed_rss", args=[secret.slug]),
+    ]
+    assert [client.get(url).status_code for url in urls] == [404, 404, 404]
+    Post.objects.filter(pk=scheduled.pk).update(published_at=timezone.now())
+    assert [client.get(url).status_code for url in urls] == [200, 200, 200]
+
+
 def test_author_page_lists_their_posts(client):
     author = UserFactory(display_name="林小墨")
     PostFactory(title="Mine", author=author)
