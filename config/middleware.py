@@ -136,7 +136,12 @@ class SecurityHeadersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
-        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        # Feed readers and other sites show the images of posts they embed.
+        embeddable = request.path.startswith(settings.MEDIA_URL)
+        response.setdefault(
+            "Cross-Origin-Resource-Policy",
+            "cross-origin" if embeddable else "same-origin",
+        )
         # Django's debug pages style themselves inline.
         if not (settings.DEBUG and response.status_code in (404, 500)):
             policy, report_only = content_security_policy()

@@ -50,12 +50,12 @@ urlpatterns = [
 ]
 
 if settings.SERVE_MEDIA:
+
+    def serve_media(request, path):
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
     urlpatterns += [
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        ),
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_media),
     ]
 
 handler500 = "config.errors.server_error"

@@ -148,6 +148,17 @@ def test_security_headers_on_every_kind_of_page(
     )
 
 
+def test_uploads_served_by_the_app_may_be_embedded_elsewhere(client, settings):
+    # Feeds link post images absolutely; a web feed reader shows them from its host.
+    upload = settings.MEDIA_ROOT / "uploads" / "figure.webp"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(b"RIFF\x00\x00\x00\x00WEBP")
+    response = client.get(settings.MEDIA_URL + "uploads/figure.webp")
+    assert response.status_code == 200
+    assert response["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert client.get("/")["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
 def directives(header: str) -> set[str]:
     return {part.strip() for part in header.split(";")}
 
