@@ -214,12 +214,17 @@ def is_not_modified(
     if_modified_since: str | None,
     etag: str,
     last_modified: datetime,
+    *,
+    exists: bool,
 ) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it."""
+    """RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it.
+    `exists`: the URL is known to answer 200 under this version (its page is cached
+    or was just rendered). Without that, only the exact ETag can be trusted, since
+    only that page was ever sent it: "*" or a date would make a 304 of a 404."""
     if if_none_match is not None:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return etag in tags or "*" in tags
-    if if_modified_since:
+        return etag in tags or ("*" in tags and exists)
+    if if_modified_since and exists:
         try:
             since = parsedate_to_datetime(if_modified_since)
         except (TypeError, ValueError):
@@ -294,18 +299,19 @@ class PageCacheMiddleware:
 
         key = page_key(request, token, language)
         etag = etag_of(key)
-        if is_not_modified(
+        conditions = (
             request.META.get("HTTP_IF_NONE_MATCH"),
             request.META.get("HTTP_IF_MODIFIED_SINCE"),
             etag,
             last_modified,
-        ):
-            response = HttpResponseNotModified()
-            self._stamp(response, etag, last_modified)
-            return response
+        )
+        if is_not_modified(*conditions, exists=False):
+            return self._not_modified(etag, last_modified)
 
         cached = cache_get(key)
         if cached is not None:
+            if is_not_modified(*conditions, exists=True):
+                return self._not_modified(etag, last_modified)
             response = self._from_cache(cached)
             self._stamp(response, etag, last_modified)
             return response
@@ -314,7 +320,15 @@ class PageCacheMiddleware:
         if self._storable(response):
             self._stamp(response, etag, last_modified)
             self._cache_set(key, response)
+            if is_not_modified(*conditions, exists=True):
+                return self._not_modified(etag, last_modified)
             response["X-Cache"] = "MISS"
+        return response
+
+    @classmethod
+    def _not_modified(cls, etag: str, last_modified: datetime) -> HttpResponse:
+        response = HttpResponseNotModified()
+        cls._stamp(response, etag, last_modified)
         return response
 
     @staticmethod
@@ -471,6 +485,7 @@ class FastPath:
             environ.get("HTTP_IF_MODIFIED_SINCE"),
             answer.etag,
             answer.last_modified,
+            exists=answer.content is not None,
         ):
             status, headers, content = "304 Not Modified", answer.not_modified, b""
         elif answer.content is None:

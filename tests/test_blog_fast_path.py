@@ -205,3 +205,18 @@ def test_the_process_answers_stay_within_their_memory_bound(monkeypatch):
         assert call(path)[1]["X-Cache"] == "HIT"
     assert page_cache.hot.size <= page_cache.hot.max_bytes
     assert len(page_cache.hot.current[1]) < 3
+
+
+def test_only_an_exact_etag_is_answered_before_django_for_an_uncached_url():
+    # The fast path knows the version but not whether the URL exists.
+    PostFactory()
+    call()
+    status, _, _ = call(
+        "/posts/nope/", if_modified_since="Thu, 01 Jan 2099 00:00:00 GMT"
+    )
+    assert status == 404
+    status, _, _ = call("/posts/nope/", if_none_match="*")
+    assert status == 404
+    status, headers, _ = call()
+    status, _, body = call(if_none_match=headers["ETag"])
+    assert (status, body) == (304, b"")

@@ -52,6 +52,40 @@ def test_if_modified_since_answers_304(client):
     assert home(client, if_modified_since=last_modified).status_code == 304
 
 
+FUTURE = "Thu, 01 Jan 2099 00:00:00 GMT"
+
+
+def test_if_modified_since_on_a_page_not_cached_yet_renders_it_then_answers_304(
+    client, settings
+):
+    post = PostFactory()
+    for enabled in (True, False):
+        settings.PAGE_CACHE_ENABLED = enabled
+        response = client.get(
+            post.get_absolute_url(), headers={"if_modified_since": FUTURE}
+        )
+        assert response.status_code == 304
+        assert response.content == b""
+
+
+@pytest.mark.parametrize(
+    "headers", [{"if_none_match": "*"}, {"if_modified_since": FUTURE}]
+)
+def test_a_condition_never_turns_a_missing_page_or_a_redirect_into_304(client, headers):
+    post = PostFactory(slug="old-name")
+    post.slug = "new-name"
+    post.save()
+    assert client.get("/posts/nope/", headers=headers).status_code == 404
+    assert client.get("/?page=99", headers=headers).status_code == 404
+    assert client.get("/posts/old-name/", headers=headers).status_code == 301
+    assert client.get("/feed/atom", headers=headers).status_code == 301
+
+
+def test_if_none_match_star_matches_a_page_that_exists(client):
+    PostFactory()
+    assert home(client, if_none_match="*").status_code == 304
+
+
 def test_cache_hit_costs_one_query(client, django_assert_num_queries):
     PostFactory.create_batch(3)
     home(client)
