@@ -61,6 +61,20 @@ class PostAdminForm(forms.ModelForm):
                 t.name for t in self.instance.tags.all()
             )
 
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        redirect = slug and self.instance.redirects_elsewhere(slug)
+        if redirect:
+            raise forms.ValidationError(
+                _(
+                    "“%(slug)s” is the old address of “%(title)s”, and its old links "
+                    "lead there. Choose another slug, or delete that redirect under "
+                    "Slug redirects first."
+                ),
+                params={"slug": slug, "title": redirect.post.title},
+            )
+        return slug
+
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]
         if len(body) > markdown.MAX_SOURCE_CHARS:

@@ -1,4 +1,5 @@
 import re
+from collections.abc import Callable
 from datetime import datetime
 from html import unescape
 from typing import NamedTuple
@@ -32,13 +33,18 @@ _FIRST_IMAGE = re.compile(rb'<img[^>]*?\ssrc="([^"]+)"')
 
 
 def unique_slug(
-    model: type[models.Model], text: str, instance_pk=None, max_length=200
+    model: type[models.Model],
+    text: str,
+    instance_pk=None,
+    max_length=200,
+    reserved: Callable[[str], bool] = lambda slug: False,
 ) -> str:
-    """A readable unicode slug ("机器学习", "flash-attention") not used by another row."""
+    """A readable unicode slug ("机器学习", "flash-attention") not used by another row
+    nor `reserved`."""
     base = slugify(text, allow_unicode=True)[: max_length - 8].strip("-") or "post"
     slug, n = base, 2
     others = model._default_manager.exclude(pk=instance_pk)
-    while others.filter(slug=slug).exists():
+    while others.filter(slug=slug).exists() or reserved(slug):
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -288,7 +294,9 @@ class Post(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = unique_slug(Post, self.title, self.pk)
+            self.slug = unique_slug(
+                Post, self.title, self.pk, reserved=self.redirects_elsewhere
+            )
         self.render()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *RENDERED_FIELDS}
@@ -308,6 +316,13 @@ class Post(models.Model):
 
     def get_absolute_url(self, script_prefix: str | None = None) -> str:
         return slug_url("blog:post_detail", "slug", self.slug, script_prefix)
+
+    def redirects_elsewhere(self, slug: str) -> "SlugRedirect | None":
+        """The redirect of another post's old URL at `slug`: taking the slug would
+        send that post's old links here."""
+        redirect = SlugRedirect.objects.filter(old_slug=slug).select_related("post")
+        found = redirect.first()
+        return found if found and found.post_id != self.pk else None
 
     def render(self) -> None:
         rendered = markdown.render(self.body)
@@ -423,7 +438,7 @@ class PostTag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.post_id}:{self.tag_id}"
+        return str(self.tag)
 
 
 class SlugRedirect(models.Model):

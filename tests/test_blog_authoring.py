@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from blog.models import Post, SlugRedirect
 from tests.factories import PostFactory, UserFactory
+from tests.test_blog_admin import post_form
 
 pytestmark = pytest.mark.django_db
 
@@ -87,14 +88,41 @@ def test_changing_slug_of_draft_makes_no_redirect():
     assert not SlugRedirect.objects.exists()
 
 
-def test_new_post_can_take_a_slug_that_was_a_redirect(client):
+def test_a_new_post_does_not_take_the_slug_of_an_old_url_that_redirects(client):
     post = PostFactory(title="Taken")
     post.slug = "moved"
     post.save()
     newcomer = PostFactory(title="Taken")
-    assert newcomer.slug == "taken"
-    assert client.get("/posts/taken/").status_code == 200
-    assert not SlugRedirect.objects.filter(old_slug="taken").exists()
+    assert newcomer.slug == "taken-2"
+    assert client.get("/posts/taken/")["Location"] == "/posts/moved/"
+
+
+def test_the_admin_refuses_a_slug_that_redirects_to_another_post(
+    staff_client, staff_user
+):
+    post = PostFactory(title="Attention")
+    post.slug = "attention-renamed"
+    post.save()
+    response = staff_client.post(
+        reverse("admin:blog_post_add"),
+        post_form(staff_user, title="Another", slug="attention"),
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["slug"]
+    assert "old address of “Attention”" in errors[0]
+    redirect = staff_client.get("/posts/attention/")
+    assert redirect["Location"] == "/posts/attention-renamed/"
+    assert not Post.objects.filter(title="Another").exists()
+
+
+def test_a_post_may_take_back_its_own_old_slug(client):
+    post = PostFactory(title="Round trip")
+    post.slug = "elsewhere"
+    post.save()
+    post.slug = "round-trip"
+    post.save()
+    assert client.get("/posts/round-trip/").status_code == 200
+    assert client.get("/posts/elsewhere/")["Location"] == "/posts/round-trip/"
 
 
 def test_redirect_to_unpublished_post_is_404_for_readers(client):

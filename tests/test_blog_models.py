@@ -174,3 +174,9 @@ def test_tag_list_loaded_with_the_post_equals_the_relation(django_assert_num_que
     ]
     # Without with_tags(), the property asks the database itself.
     assert Post.objects.get(pk=post.pk).tag_list == tags
+
+
+def test_a_post_tag_reads_as_its_tag_where_the_admin_lists_it():
+    # The admin's delete confirmation lists them under the post.
+    post = PostFactory(tags=[TagFactory(name="机器学习")])
+    assert [str(row) for row in PostTag.objects.filter(post=post)] == ["机器学习"]
