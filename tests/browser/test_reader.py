@@ -193,3 +193,19 @@ def test_table_columns_keep_their_alignment_under_the_csp(live_server, page):
         "cells => cells.map(cell => getComputedStyle(cell).textAlign)"
     )
     assert alignments == ["left", "center", "right"]
+
+
+def test_display_math_is_set_in_a_math_font(demo_content, page):
+    # In a text font (the generic `math` family on Debian's Chromium falls back to
+    # one) a display sum stays text-sized: 15 px at a 17.85 px font, against 25-28
+    # in a font with an OpenType MATH table.
+    page.goto("/posts/llm-hallucination/")
+    height, font_size = page.evaluate(
+        """() => {
+          const sum = [...document.querySelectorAll(".math-display mo")]
+            .find(mo => mo.textContent.trim() === "∑");
+          return [sum.getBoundingClientRect().height,
+                  parseFloat(getComputedStyle(sum).fontSize)];
+        }"""
+    )
+    assert height >= 1.3 * font_size
