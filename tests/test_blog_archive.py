@@ -180,7 +180,9 @@ def test_article_metadata(client, settings):
     assert '<meta property="og:type" content="article">' in html
     assert 'content="https://blog.example.com/media/uploads/x.webp"' in html
     assert '<meta name="twitter:card" content="summary_large_image">' in html
-    assert '<html lang="zh-hans">' in html
+    # The page keeps the interface's language; the article declares its own.
+    assert '<html lang="en">' in html
+    assert '<article class="post" lang="zh-hans">' in html
     data = json.loads(
         re.search(
             r'<script type="application/ld\+json">(.*?)</script>', html, re.S

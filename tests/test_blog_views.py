@@ -112,7 +112,9 @@ def test_article_page_shows_body_author_tags_and_neighbours(client):
     assert "print" in html
     assert [response.context["previous_post"]] == links(older)
     assert [response.context["next_post"]] == links(newer)
-    assert '<html lang="zh-hans">' in html
+    # The page keeps the interface's language; the article declares its own.
+    assert '<html lang="en">' in html
+    assert '<article class="post" lang="zh-hans">' in html
 
 
 @pytest.mark.parametrize(
