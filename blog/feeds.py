@@ -12,6 +12,8 @@ from .views import tag_by_slug
 FEED_ITEMS = 20
 _RELATIVE_URL = re.compile(r'(\s(?:href|src)=")/(?!/)')
 _RELATIVE_SRCSET = re.compile(r'(\ssrcset="[^"]*")')
+# A heading's "#" link (blog.markdown) is for the page; a feed reader shows it as text.
+_HEADING_ANCHOR = re.compile(r'(?:&nbsp;| )<a class="heading-anchor"[^>]*>#</a>')
 
 
 def absolute_html(html: str) -> str:
@@ -46,7 +48,7 @@ class LatestPostsFeed(Feed):
         return post.title
 
     def item_description(self, post):
-        return absolute_html(post.body_html)
+        return absolute_html(_HEADING_ANCHOR.sub("", post.body_html))
 
     def item_link(self, post):
         return settings.SITE_URL + post.get_absolute_url()

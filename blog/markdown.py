@@ -35,7 +35,7 @@ from .uploads import image_attributes
 
 logger = logging.getLogger(__name__)
 
-RENDERER_VERSION = 5
+RENDERER_VERSION = 6
 MAX_SOURCE_CHARS = 200_000
 MAX_HIGHLIGHTED_CHARS = 100_000  # per post; Pygments does about 100 KB/s
 MAX_MATH_CHARS = 5_000
@@ -389,8 +389,9 @@ def _heading_close(self, tokens, idx, options, env) -> str:
     label = (
         f"本节链接：{title}" if _CJK.search(title) else f"Link to this section: {title}"
     )
+    # A no-break space, so that a narrow screen never wraps the "#" alone.
     return (
-        f' <a class="heading-anchor" href="#{escapeHtml(slug)}" '
+        f'&nbsp;<a class="heading-anchor" href="#{escapeHtml(slug)}" '
         f'aria-label="{escapeHtml(label)}">#</a></{token.tag}>\n'
     )
 

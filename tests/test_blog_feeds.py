@@ -31,7 +31,7 @@ def visible_and_hidden_posts():
     tag = TagFactory(name="机器学习")
     post = PostFactory(
         title="注意力机制",
-        body='See [the list](/tags/) and ![diagram](/media/uploads/a.webp "d").',
+        body='## 背景\n\nSee [the list](/tags/) and ![diagram](/media/uploads/a.webp "d").',
         tags=[tag],
     )
     PostFactory(title="Draft", status=Post.Status.DRAFT, tags=[tag])
@@ -51,6 +51,7 @@ def test_site_feeds_have_published_posts_with_absolute_content(client, name):
     content = entry.content[0].value if "content" in entry else entry.summary
     assert f'href="{SITE}/tags/"' in content
     assert f'src="{SITE}/media/uploads/a.webp"' in content
+    assert '<h2 id="背景">背景</h2>' in content  # without the page's "#" link
     assert entry.author == post.author.name
     assert [t.term for t in entry.tags] == ["机器学习"]
     assert entry.published_parsed or entry.updated_parsed
