@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from blog import pagination
 from blog.models import Post
-from tests.factories import PostFactory, TagFactory
+from tests.factories import PostFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +193,23 @@ def test_only_total_orders_of_plain_columns_get_anchors():
     assert pagination.keyset_ordering(posts.order_by("author__username", "pk")) is None
     assert pagination.keyset_ordering(posts.order_by()) is None
     assert pagination.keyset_ordering(Post.objects.search("anchor")) is None
+
+
+def test_every_paginated_list_names_its_page_and_links_its_neighbours(client):
+    tag = TagFactory(name="Python")
+    author = UserFactory()
+    PostFactory.create_batch(2 * settings.POSTS_PER_PAGE + 1, tags=[tag], author=author)
+    for url in (
+        "/",
+        tag.get_absolute_url(),
+        author.get_absolute_url(),
+        "/search/?q=Post",
+    ):
+        query = "?q=Post&amp;" if "?" in url else "?"
+        separator = "&" if "?" in url else "?"
+        html = client.get(f"{url}{separator}page=2").content.decode()
+        assert "<title>Page 2 · " in html, url
+        assert f'<link rel="prev" href="{query}page=1">' in html, url
+        assert f'<link rel="next" href="{query}page=3">' in html, url
+        first = client.get(url).content.decode()
+        assert "<title>Page" not in first and 'rel="prev"' not in first, url

@@ -8,6 +8,7 @@ from django import template
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template.defaulttags import querystring
 from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
@@ -96,6 +97,32 @@ def canonical_url(context) -> str:
     if page and is_page_number(page) and page != "1":
         url += f"?page={page}"
     return url
+
+
+@register.simple_tag(takes_context=True)
+def page_links(context) -> str:
+    """A paginated list's <link rel="prev"> and <link rel="next">, for <head>."""
+    page = context.get("page_obj")
+    if page is None:
+        return ""
+    links = [
+        f'<link rel="{rel}" href="{escape(querystring(context, page=number))}">'
+        for rel, has, number in (
+            ("prev", page.has_previous, page.number - 1),
+            ("next", page.has_next, page.number + 1),
+        )
+        if has()
+    ]
+    return mark_safe("".join(links))
+
+
+@register.simple_tag(takes_context=True)
+def page_number(context) -> str:
+    """ "Page 2 · " from a list's second page on, for its <title>."""
+    page = context.get("page_obj")
+    if page is None or page.number == 1:
+        return ""
+    return gettext("Page %(n)s") % {"n": page.number} + " · "
 
 
 @register.simple_tag
