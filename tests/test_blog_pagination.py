@@ -213,3 +213,12 @@ def test_every_paginated_list_names_its_page_and_links_its_neighbours(client):
         assert f'<link rel="next" href="{query}page=3">' in html, url
         first = client.get(url).content.decode()
         assert "<title>Page" not in first and 'rel="prev"' not in first, url
+
+
+def test_older_posts_are_on_the_left_as_in_every_other_navigation(client):
+    PostFactory.create_batch(2 * settings.POSTS_PER_PAGE + 1)
+    html = client.get("/?page=2").content.decode()
+    nav = html[html.index('<nav class="pagination"') :]
+    older, newer = nav.index("← Older"), nav.index("Newer →")
+    assert older < nav.index("Page 2 of 3") < newer
+    assert nav.rindex('href="?page=3"', 0, older) < older
