@@ -1,7 +1,8 @@
 class UsernameConverter:
-    """What Django's username validator accepts: letters, digits and @.+-_."""
+    """Django's `str` without the NUL byte, which PostgreSQL text cannot hold (the
+    lookup failed with a 500)."""
 
-    regex = r"[\w.@+-]+"
+    regex = "[^/\x00]+"
 
     def to_python(self, value: str) -> str:
         return value
