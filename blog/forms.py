@@ -1,6 +1,7 @@
 import re
 
 from django import forms
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from markdownx.widgets import AdminMarkdownxWidget
@@ -53,6 +54,13 @@ class PostAdminForm(forms.ModelForm):
             "published_at",
         ]
         widgets = {"body": PostBodyWidget}
+        help_texts = {
+            "published_at": _(
+                "A future date schedules the post; it appears by itself at that "
+                "time. Publishing a draft sets it to that moment, unless you change "
+                "it here."
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,6 +68,21 @@ class PostAdminForm(forms.ModelForm):
             self.initial["tag_names"] = ", ".join(
                 t.name for t in self.instance.tags.all()
             )
+
+    def clean(self):
+        cleaned = super().clean()
+        # A draft written over days would otherwise publish back-dated to the day
+        # its form was first opened, below the posts published since.
+        published_at = cleaned.get("published_at")
+        if (
+            cleaned.get("status") == Post.Status.PUBLISHED
+            and self.initial.get("status") != Post.Status.PUBLISHED
+            and "published_at" not in self.changed_data
+            and published_at
+            and published_at <= timezone.now()
+        ):
+            cleaned["published_at"] = timezone.now()
+        return cleaned
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]

@@ -214,3 +214,60 @@ def test_author_page_is_paginated(client):
 def test_admin_page_includes_editor_backup_script(staff_client):
     html = staff_client.get(reverse("admin:blog_post_add")).content.decode()
     assert "js/editor-backup.js" in html
+
+
+def publish_in_admin(staff_client, staff_user, post, when=None):
+    """Save `post` as published from its change form, its date as the form showed it
+    unless `when` is given."""
+    shown = timezone.localtime(post.published_at)
+    sent = timezone.localtime(when or post.published_at)
+    data = post_form(
+        staff_user,
+        title=post.title,
+        slug=post.slug,
+        body=post.body,
+        tag_names="",
+        published_at_0=sent.strftime("%Y-%m-%d"),
+        published_at_1=sent.strftime("%H:%M:%S"),
+        # As the browser sends them: the date field has a callable default, so the
+        # form carries the value it showed, to tell whether the author changed it.
+        **{
+            "initial-published_at_0": shown.strftime("%Y-%m-%d"),
+            "initial-published_at_1": shown.strftime("%H:%M:%S"),
+        },
+    )
+    url = reverse("admin:blog_post_change", args=[post.pk])
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    post.refresh_from_db()
+    return post
+
+
+def test_publishing_a_draft_stamps_it_with_the_moment_it_is_published(
+    staff_client, staff_user
+):
+    days_ago = timezone.now() - timedelta(days=3)
+    draft = PostFactory(status=Post.Status.DRAFT, published_at=days_ago)
+    post = publish_in_admin(staff_client, staff_user, draft)
+    assert timezone.now() - post.published_at < timedelta(minutes=1)
+
+
+def test_a_date_the_author_sets_while_publishing_is_kept(staff_client, staff_user):
+    draft = PostFactory(status=Post.Status.DRAFT, published_at=timezone.now())
+    backdated = timezone.now().replace(microsecond=0) - timedelta(days=30)
+    post = publish_in_admin(staff_client, staff_user, draft, when=backdated)
+    assert post.published_at == backdated
+
+
+def test_a_draft_dated_in_the_future_is_scheduled_when_published(
+    staff_client, staff_user
+):
+    later = timezone.now().replace(microsecond=0) + timedelta(days=2)
+    draft = PostFactory(status=Post.Status.DRAFT, published_at=later)
+    assert publish_in_admin(staff_client, staff_user, draft).published_at == later
+
+
+def test_editing_a_published_post_keeps_its_date(staff_client, staff_user):
+    posted = timezone.now().replace(microsecond=0) - timedelta(days=3)
+    post = PostFactory(published_at=posted)
+    assert publish_in_admin(staff_client, staff_user, post).published_at == posted
