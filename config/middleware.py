@@ -191,6 +191,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+class SuspiciousRequestFilter(logging.Filter):
+    """A refused Host header or path (django.security.*) is one short line: its
+    traceback (several KB) says nothing the message does not, and anyone can send
+    such requests as fast as they like."""
+
+    max_message = 300
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security."):
+            message = record.getMessage()
+            if len(message) > self.max_message:
+                message = message[: self.max_message] + "…"
+            record.msg, record.args = message, None
+            record.exc_info = record.exc_text = None
+        return True
+
+
 class OutageLogFilter(logging.Filter):
     """During a database outage every request fails the same way: log the error with
     its traceback once a minute, not once a request."""

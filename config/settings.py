@@ -231,12 +231,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "config.middleware.JsonFormatter"}},
-    "filters": {"outage": {"()": "config.middleware.OutageLogFilter"}},
+    "filters": {
+        "outage": {"()": "config.middleware.OutageLogFilter"},
+        "suspicious": {"()": "config.middleware.SuspiciousRequestFilter"},
+    },
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["outage"],
+            "filters": ["outage", "suspicious"],
         }
     },
     "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},

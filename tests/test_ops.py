@@ -1,3 +1,4 @@
+import io
 import json
 import logging
 import time
@@ -8,6 +9,7 @@ import pytest
 from django.db import close_old_connections, connection
 from django.urls import reverse
 
+from config.middleware import SuspiciousRequestFilter
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -323,6 +325,26 @@ def test_request_log_survives_hostile_paths_and_ids(client, capfd, request_log_o
     assert data["path"] == response.wsgi_request.path
     assert "路径" in data["path"] and "\n" in data["path"]
     assert (data["status"], data["bytes"]) == (404, len(response.content))
+
+
+def test_a_refused_host_is_one_short_log_line(client):
+    [handler] = [
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(f, SuspiciousRequestFilter) for f in handler.filters)
+    ]
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        response = client.get("/", HTTP_HOST="evil.example" + "x" * 5000)
+    finally:
+        handler.setStream(previous)
+    assert response.status_code == 400
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [refused] = [line for line in lines if line["logger"].startswith("django.security")]
+    assert refused["message"].startswith("Invalid HTTP_HOST header: 'evil.example")
+    assert len(refused["message"]) <= 301
+    assert "Traceback" not in stream.getvalue()
 
 
 def test_request_log_lines_stay_whole_for_a_pipe(client, capfd, request_log_on):
