@@ -27,8 +27,10 @@ class PostBodyWidget(AdminMarkdownxWidget):
     """markdownx's editor, with the preview styled like the public page."""
 
     class Media:
+        # What keeps the admin's styles out of the preview is in css/admin.css,
+        # which templates/admin/base_site.html loads on every admin page.
         extend = False
-        css = {"all": ["css/article.css", "css/admin.css"]}
+        css = {"all": ["css/article.css"]}
         js = ["markdownx/js/markdownx.js"]
 
 

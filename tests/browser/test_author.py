@@ -11,7 +11,9 @@ from django.contrib.auth import get_user_model
 from PIL import Image
 
 from blog.models import Post
+from tests.factories import PostFactory
 
+from .conftest import DESKTOP, PHONE
 from .helpers import ADMIN_FAVICON_404
 
 pytestmark = pytest.mark.browser
@@ -54,6 +56,90 @@ def png_base64() -> str:
 SVG_BASE64 = base64.b64encode(
     b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>'
 ).decode()
+
+
+# What the admin's own styles used to change in the preview.
+STYLED_BODY = """Intro with `inline code` and a [link](https://example.com/).
+
+## A second-level heading
+
+| Name | Value |
+|:-----|------:|
+| alpha | 1 |
+
+- first
+- second
+  - nested
+- third
+
+* [x] done
+* [ ] open
+
+Inline $\\frac{1}{$ and display:
+
+$$\\frac{1}{$$
+
+```python
+x = 1
+```
+
+> A quote.
+"""
+STYLED_ELEMENTS = [
+    ":scope > p",
+    "h2",
+    ".heading-anchor",
+    "p > a",
+    ":not(pre) > code",
+    "table",
+    "th",
+    "td",
+    ":scope > ul",
+    ":scope > ul > li",
+    "ul ul",
+    "ul ul li",
+    ".contains-task-list",
+    ".task-list-item-checkbox",
+    "code.math-error",
+    "pre.math-error",
+    ".code-block",
+    "pre.highlight",
+    "blockquote",
+]
+STYLE_PROPERTIES = [
+    "font-family",
+    "font-size",
+    "font-weight",
+    "line-height",
+    "color",
+    "background-color",
+    "text-transform",
+    "text-align",
+    "text-decoration-line",
+    "white-space",
+    "vertical-align",
+    "list-style-type",
+    "margin-top",
+    "margin-bottom",
+    "margin-left",
+    "padding-top",
+    "padding-left",
+    "padding-right",
+    "border-top-width",
+    "border-top-style",
+    "border-top-color",
+]
+COMPUTED_STYLES = """([root, selectors, properties]) => {
+    const container = document.querySelector(root);
+    return Object.fromEntries(selectors.map((selector) => {
+        const element = container.querySelector(selector);
+        if (!element) return [selector, null];
+        const style = getComputedStyle(element);
+        return [selector, Object.fromEntries(
+            properties.map((name) => [name, style.getPropertyValue(name)])
+        )];
+    }));
+}"""
 
 
 def log_in(page, next_path: str) -> None:
@@ -180,3 +266,55 @@ def test_author_writes_uploads_previews_publishes_and_recovers_text(
 
 def post_body(title: str) -> str:
     return Post.objects.get(title=title).body.replace("\r\n", "\n")
+
+
+def test_preview_is_styled_like_the_public_page(new_context, guard):
+    get_user_model().objects.create_superuser(USERNAME, "editor@example.com", PASSWORD)
+    post = PostFactory(title="Styled like the page", body=STYLED_BODY)
+    change_url = f"/admin/blog/post/{post.pk}/change/"
+    guard.expect_console(ADMIN_FAVICON_404)
+    for options in (
+        {"viewport": DESKTOP, "color_scheme": "light"},
+        {
+            "viewport": PHONE,
+            "color_scheme": "dark",
+            "is_mobile": True,
+            "has_touch": True,
+        },
+    ):
+        page = new_context(**options).new_page()
+        page.goto(post.get_absolute_url())
+        public = page.evaluate(
+            COMPUTED_STYLES, [".post-body", STYLED_ELEMENTS, STYLE_PROPERTIES]
+        )
+        log_in(page, change_url)
+        page.locator(".markdownx-preview .code-block").wait_for()
+        preview = page.evaluate(
+            COMPUTED_STYLES, [".markdownx-preview", STYLED_ELEMENTS, STYLE_PROPERTIES]
+        )
+        assert all(public.values()) and all(preview.values())
+        differences = {
+            f"{selector} {name}": (public[selector][name], preview[selector][name])
+            for selector in STYLED_ELEMENTS
+            for name in STYLE_PROPERTIES
+            if public[selector][name] != preview[selector][name]
+        }
+        assert not differences, (options["viewport"], differences)
+        # What the admin's CSS had made of them: blue module bars, 11px capitals,
+        # lists 160px to the right without bullets, yellow formula errors.
+        assert preview["h2"]["background-color"] == "rgba(0, 0, 0, 0)"
+        assert preview["th"]["text-transform"] == "none"
+        assert preview[":scope > ul"]["margin-left"] == "0px"
+        assert preview[":scope > ul > li"]["list-style-type"] == "disc"
+        assert preview["code.math-error"]["color"] == public["code.math-error"]["color"]
+
+        boxes = page.evaluate(
+            """() => ({
+                page: document.documentElement.scrollWidth,
+                viewport: window.innerWidth,
+                preview: document.querySelector(".markdownx-preview").getBoundingClientRect().right,
+                column: document.querySelector(".markdownx").getBoundingClientRect().right,
+            })"""
+        )
+        assert boxes["page"] <= boxes["viewport"], boxes
+        assert boxes["preview"] <= boxes["column"] <= boxes["viewport"], boxes
