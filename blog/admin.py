@@ -19,6 +19,7 @@ class PostAdmin(SimpleHistoryAdmin):
     date_hierarchy = "published_at"
     list_select_related = ("author",)
     history_list_display = ["changes"]
+    object_history_list_template = "admin/blog/post/object_history_list.html"
 
     class Media:
         js = ["js/editor-backup.js", "js/markdownx-upload.js"]

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -149,3 +151,27 @@ def test_image_without_alt_text_is_refused_with_the_text_kept(staff_client, staf
     assert not Post.objects.exists()
     ok = post_form(staff_user, body=body.replace("![]", "![Loss curve]"))
     assert staff_client.post(reverse("admin:blog_post_add"), ok).status_code == 302
+
+
+def test_post_history_has_one_diff_column_and_never_shows_none(
+    staff_client, staff_user
+):
+    # Made outside a request, as by import_posts: the first revision has no user.
+    post = PostFactory(body="First line", author=staff_user)
+    post.body = "First line\nSecond line"
+    post.save()
+    post.title = "Renamed"
+    post._change_reason = "Fixed the title"
+    post.save()
+    response = staff_client.get(reverse("admin:blog_post_history", args=[post.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    start = html.index('id="change-history"')
+    table = html[start : html.index("</table>", start)]
+    headers = re.findall(r'<th scope="col">([^<]*)</th>', table)
+    assert headers == ["Object", "Date/time", "Comment", "Changed by", "Changes"]
+    assert "+Second line" in table
+    assert "Fixed the title" in table
+    assert "None" not in table
+    # The diff column's styles (it wraps instead of widening the page).
+    assert "css/admin.css" in html
