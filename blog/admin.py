@@ -22,7 +22,7 @@ class PostAdmin(SimpleHistoryAdmin):
     object_history_list_template = "admin/blog/post/object_history_list.html"
 
     class Media:
-        js = ["js/editor-backup.js", "js/markdownx-upload.js"]
+        js = ["js/editor-backup.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")

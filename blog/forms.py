@@ -2,6 +2,7 @@ import re
 
 from django import forms
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from markdownx.widgets import AdminMarkdownxWidget
@@ -24,14 +25,38 @@ def split_tag_names(value: str) -> list[str]:
 
 
 class PostBodyWidget(AdminMarkdownxWidget):
-    """markdownx's editor, with the preview styled like the public page."""
+    """markdownx's editor and live preview, with a button that uploads images."""
+
+    # markdownx's wrapper is rebuilt in render(), with the button inside it.
+    template_name = "django/forms/widgets/textarea.html"
 
     class Media:
         # What keeps the admin's styles out of the preview is in css/admin.css,
         # which templates/admin/base_site.html loads on every admin page.
         extend = False
         css = {"all": ["css/article.css"]}
-        js = ["markdownx/js/markdownx.js"]
+        js = ["markdownx/js/markdownx.js", "js/markdownx-upload.js"]
+
+    def render(self, name, value, attrs=None, renderer=None):
+        textarea = super().render(name, value, attrs, renderer)
+        help_id = f"{attrs.get('id', name)}_upload_help"
+        # Hidden until js/markdownx-upload.js makes the button work.
+        return format_html(
+            '<div class="markdownx">'
+            '<div class="markdownx-upload" hidden>'
+            '<button type="button" class="button" aria-describedby="{}">{}</button>'
+            '<input type="file" accept="image/*" multiple hidden>'
+            '<span class="markdownx-upload__help" id="{}">{}</span>'
+            "</div>"
+            "{}"
+            '<div class="markdownx-preview"></div>'
+            "</div>",
+            help_id,
+            _("Insert image…"),
+            help_id,
+            _("Drag or paste images into the text, or choose them with this button."),
+            textarea,
+        )
 
 
 class PostAdminForm(forms.ModelForm):

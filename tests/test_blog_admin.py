@@ -2,8 +2,9 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from blog.forms import PostBodyWidget
 from blog.models import Post, Tag
 from tests.factories import PostFactory, TagFactory
 
@@ -151,6 +152,24 @@ def test_image_without_alt_text_is_refused_with_the_text_kept(staff_client, staf
     assert not Post.objects.exists()
     ok = post_form(staff_user, body=body.replace("![]", "![Loss curve]"))
     assert staff_client.post(reverse("admin:blog_post_add"), ok).status_code == 302
+
+
+def test_editor_offers_an_image_button_beside_drag_and_paste(staff_client):
+    html = staff_client.get(reverse("admin:blog_post_add")).content.decode()
+    assert (
+        '<button type="button" class="button" aria-describedby="id_body_upload_help">'
+        "Insert image…</button>"
+    ) in html
+    assert '<input type="file" accept="image/*" multiple hidden>' in html
+    assert 'id="id_body_upload_help">Drag or paste images into the text' in html
+    assert "js/markdownx-upload.js" in html
+
+
+def test_image_button_is_translated():
+    with translation.override("zh-hans"):
+        html = PostBodyWidget().render("body", "", {"id": "id_body"})
+    assert "插入图片…" in html
+    assert "也可以用这个按钮选择图片" in html
 
 
 def test_post_history_has_one_diff_column_and_never_shows_none(

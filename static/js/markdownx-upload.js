@@ -1,6 +1,8 @@
 // Uploads images dropped or pasted into a markdownx editor, in place of markdownx.js:
 // when the server refuses a file, markdownx.js types "Invalid response" into the
 // post and shows nothing. This leaves the text alone and shows the server's reason.
+// The editor's "Insert image…" button (blog.forms.PostBodyWidget) goes the same way,
+// for phones and tablets, which can neither drag nor paste a file.
 (function () {
   "use strict";
 
@@ -96,6 +98,26 @@
     uploadAll(editor, Array.from(transfer.files));
   }
 
+  function enableButton(bar) {
+    var editor = bar.closest(".markdownx").querySelector(".markdownx-editor");
+    var input = bar.querySelector("input[type=file]");
+    var caretPlaced = false;
+    editor.addEventListener("focus", function () { caretPlaced = true; });
+    bar.querySelector("button").addEventListener("click", function () { input.click(); });
+    input.addEventListener("change", function () {
+      var files = Array.from(input.files);
+      input.value = "";
+      if (!files.length) return;
+      // Where the author left the caret, or else at the end rather than the top.
+      if (!caretPlaced) editor.setSelectionRange(editor.value.length, editor.value.length);
+      uploadAll(editor, files);
+    });
+    bar.hidden = false;
+  }
+
   document.addEventListener("drop", intercept, true);
   document.addEventListener("paste", intercept, true);
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".markdownx .markdownx-upload").forEach(enableButton);
+  });
 })();
