@@ -248,7 +248,6 @@ ORDER BY p.published_at DESC, p.id DESC
 PUBLISHED_PAGES = _list_statements("blog_post", "id", f"status = '{PUBLISHED}'")
 # A tag's newest posts are one range of the post-tag index (PostTag.published_at).
 TAGGED_PAGES = _list_statements("blog_post_tags", "post_id", "tag_id = %(tag)s")
-PREPARED_STATEMENTS = (ARTICLE_SQL, *PUBLISHED_PAGES, *TAGGED_PAGES)
 
 
 def list_page(
@@ -326,24 +325,25 @@ def render_article(request, context: dict) -> HttpResponse:
 
 # Every tag page looks its tag up; as an ORM get() that cost 7% of the page's CPU,
 # most of it compiling the query. A tag only drafts or scheduled posts carry is not
-# shown, as /tags/ and the sitemap do not show it.
+# shown, as /tags/ and the sitemap do not show it: one probe of the post-tag index,
+# whose rows carry their post's publication time (a join with the posts read all
+# 19,944 rows of the largest tag at 100,000 posts: 1.9 ms, against 0.1).
 TAG_SQL = f"""
 SELECT {", ".join(f"t.{name}" for name in TAG_COLUMNS)} FROM blog_tag t
-WHERE t.slug = %s AND EXISTS (
-    SELECT 1 FROM blog_post_tags pt JOIN blog_post p ON p.id = pt.post_id
-    WHERE pt.tag_id = t.id AND p.status = '{PUBLISHED}' AND p.published_at <= %s
+WHERE t.slug = %(slug)s AND EXISTS (
+    SELECT 1 FROM blog_post_tags pt
+    WHERE pt.tag_id = t.id AND pt.published_at <= %(now)s
 )
 """
+PREPARED_STATEMENTS = (ARTICLE_SQL, *PUBLISHED_PAGES, *TAGGED_PAGES, TAG_SQL)
 
 
 def tag_by_slug(slug: str) -> Tag:
     """The tag at `slug` if a published post carries it; else Http404."""
-    with connection.cursor() as cursor:
-        cursor.execute(TAG_SQL, [slug, timezone.now()])
-        row = cursor.fetchone()
-    if row is None:
+    _, rows = _fresh_prepared_rows(TAG_SQL, {"slug": slug, "now": timezone.now()})
+    if not rows:
         raise Http404("No such tag.")
-    return Tag.from_db(connection.alias, TAG_COLUMNS, row)
+    return Tag.from_db(connection.alias, TAG_COLUMNS, rows[0])
 
 
 class TagDetailView(ReaderPaginationMixin, ListView):
