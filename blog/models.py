@@ -320,8 +320,9 @@ class Post(models.Model):
     def redirects_elsewhere(self, slug: str) -> "SlugRedirect | None":
         """The redirect of another post's old URL at `slug`: taking the slug would
         send that post's old links here."""
-        redirect = SlugRedirect.objects.filter(old_slug=slug).select_related("post")
-        found = redirect.first()
+        found = (
+            SlugRedirect.objects.filter(old_slug=slug).select_related("post").first()
+        )
         return found if found and found.post_id != self.pk else None
 
     def render(self) -> None:

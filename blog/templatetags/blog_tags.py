@@ -118,7 +118,7 @@ def page_links(context) -> str:
 
 @register.simple_tag(takes_context=True)
 def page_number(context) -> str:
-    """ "Page 2 · " from a list's second page on, for its <title>."""
+    """The "Page 2 · " that starts a list's <title> from its second page on."""
     page = context.get("page_obj")
     if page is None or page.number == 1:
         return ""
