@@ -209,3 +209,41 @@ def test_display_math_is_set_in_a_math_font(demo_content, page):
         }"""
     )
     assert height >= 1.3 * font_size
+
+
+# The width of each of a paragraph's first curly quote, em dash and ellipsis, as a
+# share of its font size.
+PUNCTUATION_WIDTHS = """() => {
+  const walker = document.createTreeWalker(
+    document.querySelector(".post-body"), NodeFilter.SHOW_TEXT);
+  const widths = {};
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (node.parentElement.closest("pre, code, math")) continue;
+    for (const char of ["“", "—", "…"]) {
+      const at = node.textContent.indexOf(char);
+      if (at < 0 || char in widths) continue;
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + 1);
+      const size = parseFloat(getComputedStyle(node.parentElement).fontSize);
+      widths[char] = range.getBoundingClientRect().width / size;
+    }
+  }
+  return widths;
+}"""
+
+
+def test_chinese_punctuation_is_full_width_and_english_is_not(live_server, page):
+    # From the Latin font first in the stack, “ was 0.33 em wide in Chinese text.
+    chinese = PostFactory(body="他说“你好”——然后就走了……第二天又回来了。" * 3)
+    english = PostFactory(body="She said “hello” — and left… then came back.")
+    page.goto(chinese.get_absolute_url())
+    assert page.locator("article.post").get_attribute("lang") == "zh-hans"
+    widths = page.evaluate(PUNCTUATION_WIDTHS)
+    assert set(widths) == {"“", "—", "…"}
+    assert all(width >= 0.9 for width in widths.values()), widths
+
+    page.goto(english.get_absolute_url())
+    widths = page.evaluate(PUNCTUATION_WIDTHS)
+    assert widths["“"] < 0.6, widths
