@@ -770,12 +770,11 @@ def plain_text(text: str) -> str:
 
 
 def markdownify(text: str) -> str:
-    """django-markdownx's preview: the public page's HTML after any warnings."""
+    """django-markdownx's preview: the public page's HTML, in its detected language
+    (so a Chinese post is set as on its page), after any warnings."""
     rendered = render(text)
+    body = f'<div lang="{rendered.language}">{rendered.html}</div>'
     if not rendered.warnings:
-        return rendered.html
+        return body
     items = "".join(f"<li>{html.escape(w)}</li>" for w in rendered.warnings)
-    return (
-        f'<div class="render-warnings" role="alert"><ul>{items}</ul></div>\n'
-        + rendered.html
-    )
+    return f'<div class="render-warnings" role="alert"><ul>{items}</ul></div>\n{body}'

@@ -112,7 +112,9 @@ def test_markdownx_preview_matches_saved_post(staff_client):
         HTTP_X_REQUESTED_WITH="XMLHttpRequest",
     )
     assert response.status_code == 200
-    assert response.content.decode() == post.body_html
+    assert (
+        response.content.decode() == f'<div lang="{post.lang}">{post.body_html}</div>'
+    )
 
 
 def test_oversized_post_is_refused_with_a_message_and_text_kept(

@@ -331,9 +331,11 @@ def test_unsafe_link_schemes_are_not_links():
 # markdownify and plain_text ---------------------------------------------------
 
 
-def test_markdownify_is_exactly_the_rendered_html_without_warnings():
+def test_markdownify_is_exactly_the_rendered_html_in_its_language():
     source = "# Hi\n\n$x$ and `code`"
-    assert markdownify(source) == render(source).html
+    assert markdownify(source) == f'<div lang="en">{render(source).html}</div>'
+    chinese = "## 幻觉\n\n模型会“一本正经地胡说八道”。"
+    assert markdownify(chinese) == f'<div lang="zh-hans">{render(chinese).html}</div>'
 
 
 def test_markdownify_puts_visible_warnings_before_the_html():
@@ -343,7 +345,7 @@ def test_markdownify_puts_visible_warnings_before_the_html():
     warnings, rest = preview.split("\n", 1)
     assert warnings.startswith('<div class="render-warnings" role="alert"><ul><li>')
     assert "&lt;b&gt;" in warnings
-    assert rest == rendered.html
+    assert rest == f'<div lang="en">{rendered.html}</div>'
 
 
 def test_plain_text_of_a_summary():

@@ -133,6 +133,8 @@ STYLE_PROPERTIES = [
     "border-top-style",
     "border-top-color",
 ]
+# The preview's HTML, inside a <div lang> of its language.
+PREVIEW_BODY = ".markdownx-preview > [lang]"
 COMPUTED_STYLES = """([root, selectors, properties]) => {
     const container = document.querySelector(root);
     return Object.fromEntries(selectors.map((selector) => {
@@ -294,7 +296,7 @@ def test_preview_is_styled_like_the_public_page(new_context, guard):
         log_in(page, change_url)
         page.locator(".markdownx-preview .code-block").wait_for()
         preview = page.evaluate(
-            COMPUTED_STYLES, [".markdownx-preview", STYLED_ELEMENTS, STYLE_PROPERTIES]
+            COMPUTED_STYLES, [PREVIEW_BODY, STYLED_ELEMENTS, STYLE_PROPERTIES]
         )
         assert all(public.values()) and all(preview.values())
         differences = {
@@ -322,6 +324,40 @@ def test_preview_is_styled_like_the_public_page(new_context, guard):
         )
         assert boxes["page"] <= boxes["viewport"], boxes
         assert boxes["preview"] <= boxes["column"] <= boxes["viewport"], boxes
+
+
+def test_chinese_preview_is_set_like_the_chinese_page(new_context, guard):
+    # The preview did not know the text's language: Chinese was set with English
+    # line spacing, and quotes and dashes came from the Latin font.
+    get_user_model().objects.create_superuser(USERNAME, "editor@example.com", PASSWORD)
+    post = PostFactory(
+        title="中文预览",
+        body="## 为什么要模仿“软标签”\n\n" + "他说“你好”——然后走了……" * 4,
+    )
+    guard.expect_console(ADMIN_FAVICON_404)
+    page = new_context(viewport=DESKTOP).new_page()
+    selectors = [":scope > p", "h2"]
+    properties = ["font-family", "line-height", "letter-spacing", "font-size"]
+    page.goto(post.get_absolute_url())
+    public = page.evaluate(COMPUTED_STYLES, [".post-body", selectors, properties])
+    log_in(page, f"/admin/blog/post/{post.pk}/change/")
+    page.locator(".markdownx-preview p").wait_for()
+    assert page.locator(PREVIEW_BODY).get_attribute("lang") == "zh-hans"
+    preview = page.evaluate(COMPUTED_STYLES, [PREVIEW_BODY, selectors, properties])
+    assert preview == public
+    assert "Inkstone CJK Punctuation" in preview[":scope > p"]["font-family"]
+    quote_width = page.evaluate(
+        """() => {
+          const text = document.querySelector(".markdownx-preview p").firstChild;
+          const range = document.createRange();
+          const at = text.textContent.indexOf("“");
+          range.setStart(text, at);
+          range.setEnd(text, at + 1);
+          return range.getBoundingClientRect().width
+            / parseFloat(getComputedStyle(text.parentElement).fontSize);
+        }"""
+    )
+    assert quote_width >= 0.9
 
 
 def test_author_on_a_phone_inserts_an_image_with_the_button(new_context, guard):
