@@ -73,8 +73,10 @@ search-eval: install
 
 # Rebuild the Chinese interface catalogue after changing interface strings.
 messages: install
-	@$(WITH_ENV) sh -c '$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var \
-	  --ignore=staticfiles --ignore=tests --ignore=bench && $(PY) manage.py compilemessages --ignore=.venv'
+	@$(WITH_ENV) sh -c 'for domain in django djangojs; do \
+	  $(PY) manage.py makemessages -d $$domain -l zh_Hans --ignore=.venv --ignore=var \
+	  --ignore=staticfiles --ignore=tests --ignore=bench || exit 1; done && \
+	  $(PY) manage.py compilemessages --ignore=.venv'
 
 # The Docker image, compose file and nginx proxy, proven without Docker (2-4 minutes).
 container-check: install

@@ -1,6 +1,7 @@
 import difflib
 
 from django.contrib import admin
+from django.urls import reverse_lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -22,7 +23,7 @@ class PostAdmin(SimpleHistoryAdmin):
     object_history_list_template = "admin/blog/post/object_history_list.html"
 
     class Media:
-        js = ["js/editor-backup.js"]
+        js = [reverse_lazy("inkstone_jsi18n"), "js/editor-backup.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path
 from django.views.decorators.http import require_safe
+from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 from markdownx.views import MarkdownifyView
 
@@ -29,6 +30,14 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path(f"{settings.ADMIN_URL}markdownx/", include(markdownx_urls)),
+    # The editor's scripts' own words (js/editor-backup.js, js/markdownx-upload.js).
+    path(
+        f"{settings.ADMIN_URL}jsi18n/inkstone/",
+        admin.site.admin_view(
+            JavaScriptCatalog.as_view(packages=["blog"]), cacheable=True
+        ),
+        name="inkstone_jsi18n",
+    ),
     path(settings.ADMIN_URL, admin.site.urls),
     path("feed/rss/", require_safe(feeds.LatestPostsFeed()), name="feed_rss"),
     path("feed/atom/", require_safe(feeds.LatestPostsAtomFeed()), name="feed_atom"),

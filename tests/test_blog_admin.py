@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -196,3 +197,24 @@ def test_post_history_has_one_diff_column_and_never_shows_none(
     assert "None" not in table
     # The diff column's styles (it wraps instead of widening the page).
     assert "css/admin.css" in html
+
+
+def test_editor_scripts_get_their_words_from_a_catalogue_loaded_first(
+    staff_client, staff_user, settings
+):
+    settings.LANGUAGE_CODE = "zh-hans"
+    catalogue = reverse("inkstone_jsi18n")
+    response = staff_client.get(catalogue)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    text = response.content.decode()
+    assert '"Restore unsaved text": "\\u6062\\u590d' in text  # 恢复…
+    assert "%(file)s\\uff1a%(reason)s" in text  # a full-width colon
+
+    page = staff_client.get(reverse("admin:blog_post_add")).content.decode()
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    backup = next(i for i, src in enumerate(scripts) if "editor-backup" in src)
+    upload = next(i for i, src in enumerate(scripts) if "markdownx-upload" in src)
+    assert scripts.index(catalogue) < min(backup, upload)
+
+    assert Client().get(catalogue).status_code == 302  # to the admin's login

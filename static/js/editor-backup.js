@@ -10,6 +10,10 @@
     try { var s = window[kind]; s.setItem("__t", "1"); s.removeItem("__t"); return s; }
     catch (e) { return null; }
   }
+  // Translated by the catalogue blog.admin.PostAdmin.Media loads first; English
+  // without it.
+  function gettext(text) { return window.gettext ? window.gettext(text) : text; }
+
   var local = storage("localStorage");
   var session = storage("sessionStorage");
   if (!local) return;
@@ -69,16 +73,17 @@
       box.setAttribute("role", "alert");
       var when = new Date(backupData.savedAt);
       var text = document.createElement("p");
-      text.textContent = "An unsaved version of this post from " + when.toLocaleString() +
-        " was kept in this browser.";
+      text.textContent = gettext(
+        "An unsaved version of this post from %s was kept in this browser."
+      ).replace("%s", when.toLocaleString());
       var restore = document.createElement("button");
       restore.type = "button";
       restore.className = "button editor-backup__restore";
-      restore.textContent = "Restore unsaved text";
+      restore.textContent = gettext("Restore unsaved text");
       var discard = document.createElement("button");
       discard.type = "button";
       discard.className = "button editor-backup__discard";
-      discard.textContent = "Discard it";
+      discard.textContent = gettext("Discard it");
       restore.addEventListener("click", function () {
         FIELDS.forEach(function (name) {
           var field = form.elements[name];

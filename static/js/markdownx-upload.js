@@ -6,6 +6,8 @@
 (function () {
   "use strict";
 
+  function gettext(text) { return window.gettext ? window.gettext(text) : text; }
+
   function csrfToken(editor) {
     var input = editor.form && editor.form.querySelector("[name=csrfmiddlewaretoken]");
     if (input) return input.value;
@@ -45,7 +47,7 @@
         headers: { "X-Requested-With": "XMLHttpRequest" },
       });
     } catch (error) {
-      throw new Error("the server could not be reached. Nothing was inserted.");
+      throw new Error(gettext("the server could not be reached. Nothing was inserted."));
     }
     var body = null;
     if ((response.headers.get("Content-Type") || "").startsWith("application/json")) {
@@ -54,10 +56,16 @@
     if (response.ok && body && body.image_code) return body.image_code;
     if (body && body.error) throw new Error(body.error);
     if (response.redirected || response.status === 403) {
-      throw new Error("your session has expired. Log in again in another tab, then retry.");
+      throw new Error(
+        gettext("your session has expired. Log in again in another tab, then retry.")
+      );
     }
-    if (response.status === 413) throw new Error("the file is too large for the server.");
-    throw new Error("the server answered " + response.status + ". Nothing was inserted.");
+    if (response.status === 413) {
+      throw new Error(gettext("the file is too large for the server."));
+    }
+    throw new Error(
+      gettext("the server answered %s. Nothing was inserted.").replace("%s", response.status)
+    );
   }
 
   async function uploadAll(editor, files) {
@@ -79,7 +87,11 @@
           editor.setSelectionRange(at + 2, at + altEnd);
         }
       } catch (error) {
-        errors.push((file.name || "Image") + ": " + error.message);
+        errors.push(
+          gettext("%(file)s: %(reason)s")
+            .replace("%(file)s", file.name || gettext("Image"))
+            .replace("%(reason)s", error.message)
+        );
         showErrors(editor, errors);
       }
     }

@@ -360,6 +360,35 @@ def test_chinese_preview_is_set_like_the_chinese_page(new_context, guard):
     assert quote_width >= 0.9
 
 
+def test_editor_speaks_the_admins_language(new_context, guard, settings):
+    # The editor's own scripts were English in a Chinese admin.
+    settings.LANGUAGE_CODE = "zh-hans"
+    get_user_model().objects.create_superuser(USERNAME, "editor@example.com", PASSWORD)
+    post = PostFactory(body="原来的正文。")
+    change_url = f"/admin/blog/post/{post.pk}/change/"
+    guard.expect_console(ADMIN_FAVICON_404)
+    page = new_context(viewport=DESKTOP).new_page()
+    log_in(page, change_url)
+    page.evaluate(
+        """(key) => localStorage.setItem(key, JSON.stringify({
+             savedAt: new Date().toISOString(), fields: {body: "没保存的正文。"}}))""",
+        "inkstone-backup:" + change_url,
+    )
+    page.reload()
+    offer = page.locator(".editor-backup")
+    assert "未保存的版本" in offer.locator("p").inner_text()
+    offer.get_by_role("button", name="恢复未保存的内容").click()
+    assert page.locator("#id_body").input_value() == "没保存的正文。"
+
+    page.route("**/markdownx/upload/", lambda route: route.fulfill(status=413))
+    guard.expect_console(r"status of 413 \(Payload Too Large\)")
+    page.locator(".markdownx-upload input[type=file]").set_input_files(
+        files=[{"name": "图.png", "mimeType": "image/png", "buffer": png_bytes()}]
+    )
+    error = page.locator(".markdownx-upload-errors li")
+    assert error.inner_text() == "图.png：文件太大，服务器无法接收。"
+
+
 def test_author_on_a_phone_inserts_an_image_with_the_button(new_context, guard):
     author = get_user_model().objects.create_superuser(
         USERNAME, "editor@example.com", PASSWORD
