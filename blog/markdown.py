@@ -35,7 +35,7 @@ from .uploads import image_attributes
 
 logger = logging.getLogger(__name__)
 
-RENDERER_VERSION = 6
+RENDERER_VERSION = 7
 MAX_SOURCE_CHARS = 200_000
 MAX_HIGHLIGHTED_CHARS = 100_000  # per post; Pygments does about 100 KB/s
 MAX_MATH_CHARS = 5_000
@@ -648,8 +648,10 @@ def reading_minutes(
     return max(1, round(minutes))
 
 
-def _ellipsis(text: str) -> str:
-    return text.rstrip(_TRAILING_PUNCT) + "…"
+def _ellipsis(text: str, language: str) -> str:
+    """The cut text and an ellipsis: "……" in Chinese, which sets it two full-width
+    characters long (one, in a Chinese font, is a short centred "⋯")."""
+    return text.rstrip(_TRAILING_PUNCT) + ("……" if language == "zh-hans" else "…")
 
 
 def excerpt(text: str, language: str) -> str:
@@ -664,7 +666,7 @@ def excerpt(text: str, language: str) -> str:
             if head[i][-1] in ".!?。！？":
                 head = head[: i + 1]
                 break
-        return _ellipsis(" ".join(head))
+        return _ellipsis(" ".join(head), language)
     if len(text) <= EXCERPT_CJK_CHARS:
         return text
     window = text[:EXCERPT_CJK_CHARS]
@@ -677,13 +679,13 @@ def excerpt(text: str, language: str) -> str:
     for marks in (_ZH_STOPS, _ZH_PAUSES):
         cut = max(window.rfind(mark) for mark in marks)
         if cut >= floor:
-            return _ellipsis(window[: cut + 1])
+            return _ellipsis(window[: cut + 1], language)
     # Mid-word in a Latin term: back up to the word's start if it is close.
     match = re.search(r"[A-Za-z0-9_]+$", window)
     next_char = text[len(window) : len(window) + 1]
     if match and match.start() >= floor and next_char.isalnum():
         window = window[: match.start()]
-    return _ellipsis(window)
+    return _ellipsis(window, language)
 
 
 # Public API -----------------------------------------------------------------

@@ -366,18 +366,18 @@ def test_chinese_excerpt_is_about_120_characters_cut_after_a_sentence():
     text = "## 概述\n\n" + ZH_SENTENCE * 10
     result = render(text).excerpt
     assert result.startswith("概述 大型语言模型")
-    assert result.endswith("内容…")
-    assert 60 <= len(result) <= 121
+    assert result.endswith("内容……")
+    assert 60 <= len(result) <= 122
 
 
 def test_chinese_excerpt_without_punctuation_is_cut_at_120():
     result = excerpt("字" * 300, "zh-hans")
-    assert result == "字" * 120 + "…"
+    assert result == "字" * 120 + "……"
 
 
 def test_chinese_excerpt_never_cuts_a_marker():
     text = "字" * 117 + " [代码] " + "字" * 50
-    assert excerpt(text, "zh-hans") == "字" * 117 + "…"
+    assert excerpt(text, "zh-hans") == "字" * 117 + "……"
 
 
 def test_short_excerpt_is_whole_text_without_ellipsis():
@@ -416,8 +416,8 @@ def test_mixed_chinese_post_with_english_terms_uses_character_excerpts():
     text = "在 PyTorch 中使用 DistributedDataParallel 训练模型。" * 8
     rendered = render(text)
     assert rendered.language == "zh-hans"
-    assert rendered.excerpt.endswith("训练模型…")
-    assert len(rendered.excerpt) <= 121
+    assert rendered.excerpt.endswith("训练模型……")
+    assert len(rendered.excerpt) <= 122
 
 
 # Reading time -----------------------------------------------------------------
