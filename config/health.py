@@ -16,6 +16,14 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _unready(reason: str) -> JsonResponse:
+    response = JsonResponse({"status": "unavailable", "reason": reason}, status=503)
+    # A probe every few seconds: django.request would log an error for each. The
+    # outage itself is logged by the requests it fails (config.middleware).
+    response._has_been_logged = True
+    return response
+
+
 @never_cache
 @require_GET
 def readyz(request):
@@ -28,22 +36,26 @@ def readyz(request):
             executor = MigrationExecutor(connection)
             pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
             if pending:
-                return JsonResponse(
-                    {
-                        "status": "unavailable",
-                        "reason": f"{len(pending)} migrations not applied",
-                    },
-                    status=503,
-                )
+                return _unready(f"{len(pending)} migrations not applied")
             _migrations_checked = True
     except DatabaseError as error:
-        response = JsonResponse(
-            {
-                "status": "unavailable",
-                "reason": f"database: {error.__class__.__name__}",
-            },
-            status=503,
-        )
+        response = _unready(f"database: {error.__class__.__name__}")
         response["Retry-After"] = "5"
         return response
     return JsonResponse({"status": "ok"})
+
+
+class ProbeMiddleware:
+    """Answers the probes ahead of everything else. Load balancers and orchestrators
+    probe over plain HTTP with the address they reach as Host (a pod's IP), which
+    ALLOWED_HOSTS rightly refuses for pages; and a probe every few seconds has no
+    place in the request log."""
+
+    probes = {"/healthz": healthz, "/readyz": readyz}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = self.probes.get(request.path_info)
+        return probe(request) if probe else self.get_response(request)

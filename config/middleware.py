@@ -21,7 +21,6 @@ from django.utils.functional import SimpleLazyObject, empty
 
 request_log = logging.getLogger("inkstone.request")
 
-QUIET_PATHS = ("/healthz", "/readyz")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 STDERR = 2  # where logging's StreamHandler writes too (config/settings.py LOGGING)
 # Started with fd 2 closed, the next file or socket opened would get it.
@@ -61,8 +60,7 @@ def log_request(rid: str, method: str, path: str, status: int, started, size) ->
     """One JSON line a request on stderr, in JsonFormatter's shape, written with one
     write(). Under load a line through logging's records, handler and lock cost
     more CPU than the rest of a cache hit. LOG_LEVEL=WARNING turns it off."""
-    quiet = path in QUIET_PATHS or not request_log.isEnabledFor(logging.INFO)
-    if quiet or not STDERR_OPEN:
+    if not request_log.isEnabledFor(logging.INFO) or not STDERR_OPEN:
         return
     line = REQUEST_LINE.format(
         time=log_time(time.time()),

@@ -10,7 +10,6 @@ from markdownx.views import MarkdownifyView
 from blog import feeds, views
 from blog.sitemaps import sitemaps
 from blog.uploads import ImageUploadView
-from config import health
 
 # markdownx's own urls.py leaves both endpoints open to anonymous users.
 markdownx_urls = [
@@ -27,8 +26,6 @@ markdownx_urls = [
 ]
 
 urlpatterns = [
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
     path(f"{settings.ADMIN_URL}markdownx/", include(markdownx_urls)),
     # The editor's scripts' own words (js/editor-backup.js, js/markdownx-upload.js).
     path(

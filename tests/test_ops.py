@@ -7,6 +7,7 @@ from datetime import datetime
 import psycopg
 import pytest
 from django.db import close_old_connections, connection
+from django.test import Client
 from django.urls import reverse
 
 from config.middleware import SuspiciousRequestFilter
@@ -55,13 +56,29 @@ def test_readyz_ok_when_database_and_migrations_are_there(client):
     assert response.json()["status"] == "ok"
 
 
-def test_readyz_reports_database_outage_quickly(client, database_down):
+def test_readyz_reports_database_outage_quickly(client, database_down, caplog):
     started = time.monotonic()
     response = client.get("/readyz")
     assert time.monotonic() - started < 5
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert "database" in response.json()["reason"]
+    # A probe every few seconds during an outage logged an error each time.
+    assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+def test_probes_answer_any_host_over_plain_http(
+    client, settings, capfd, request_log_on
+):
+    # Orchestrators probe with the address they reach (a pod's IP) as Host.
+    settings.SECURE_SSL_REDIRECT = True
+    for path in ("/healthz", "/readyz"):
+        response = client.get(path, HTTP_HOST="10.0.0.5:8000")
+        assert response.status_code == 200, path
+    assert client.get("/", HTTP_HOST="10.0.0.5:8000").status_code == 400
+    logged = capfd.readouterr().err
+    assert '"path": "/"' in logged
+    assert '"/healthz"' not in logged and '"/readyz"' not in logged
 
 
 def test_reader_pages_answer_503_with_retry_after_when_database_is_down(
@@ -272,6 +289,55 @@ def test_failed_logins_are_locked_out_and_can_be_unlocked(client, settings):
         url, {"username": "victim", "password": "correct horse battery staple"}
     )
     assert ok.status_code == 302
+
+
+def test_lockouts_behind_the_proxy_count_each_client_address(client, settings):
+    # Behind the shipped nginx (AXES_PROXY_COUNT=1) every client's address used to
+    # come out empty, so five failures from anyone locked everyone out.
+    settings.AXES_ENABLED = True
+    settings.TRUSTED_PROXY_COUNT = 1
+    UserFactory(username="editor", is_staff=True)
+    url = reverse("admin:login")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            url,
+            {"username": f"guess{n}", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )
+    attacker = client.post(
+        url,
+        {"username": "guess-again", "password": "wrong"},
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    assert attacker.status_code == 429
+    editor = Client().post(
+        url,
+        {"username": "editor", "password": "correct horse battery staple"},
+        HTTP_X_FORWARDED_FOR="198.51.100.4",
+    )
+    assert editor.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("count", "forwarded_for", "expected"),
+    [
+        (0, "203.0.113.9", "10.0.0.2"),  # no proxy: the header is the client's word
+        (1, "203.0.113.9", "203.0.113.9"),  # the shipped nginx sets it
+        (1, "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # a proxy that appends
+        (2, "6.6.6.6, 203.0.113.9, 10.1.1.1", "203.0.113.9"),
+        (2, "203.0.113.9", "10.0.0.2"),  # fewer hops than proxies
+        (1, "not-an-address", "10.0.0.2"),
+        (1, " 2001:DB8::1 ", "2001:db8::1"),
+    ],
+)
+def test_client_address_is_the_nth_from_the_right(
+    settings, rf, count, forwarded_for, expected
+):
+    from config.client_ip import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = count
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for)
+    assert client_ip(request) == expected
 
 
 def request_lines(capfd) -> list[dict]:
