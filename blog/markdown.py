@@ -120,13 +120,43 @@ def _snippet(tex: str) -> str:
     return tex if len(tex) <= 60 else tex[:59] + "…"
 
 
+# amsmath environments latex2mathml does not know, as ones it does: it would set
+# their rows on one line with the "&"s showing. aligned's columns are align*'s;
+# gathered's centred rows are a one-column matrix's, set in display style.
+_ALIGNED = re.compile(
+    r"\\begin\{(?:aligned|alignedat)\}(?:\{\d+\}|\[[tcb]\])?|\\end\{(?:aligned|alignedat)\}"
+)
+_GATHERED = re.compile(
+    r"\\begin\{(gathered|gather\*?)\}(?:\[[tcb]\])?(.*?)\\end\{\1\}", re.DOTALL
+)
+# What is left of "&" and "\\" outside any environment that lays out rows.
+_STRAY_LAYOUT = ("<mi>&amp;</mi>", 'linebreak="newline"')
+
+
+def _known_environments(tex: str) -> str:
+    tex = _ALIGNED.sub(
+        lambda m: "\\begin{align*}" if m[0].startswith("\\begin") else "\\end{align*}",
+        tex,
+    )
+    return _GATHERED.sub(
+        lambda m: (
+            "\\begin{matrix}\\displaystyle "
+            + m[2].replace("\\\\", "\\\\ \\displaystyle ")
+            + "\\end{matrix}"
+        ),
+        tex,
+    )
+
+
 @functools.lru_cache(maxsize=2048)
 def tex_to_mathml(tex: str, display: bool) -> tuple[str | None, str | None]:
     """(MathML or None, warning or None) for one formula; never raises."""
     if len(tex) > MAX_MATH_CHARS:
         return None, f"Formula longer than {MAX_MATH_CHARS} characters: {_snippet(tex)}"
     try:
-        root = convert_to_element(tex, display="block" if display else "inline")
+        root = convert_to_element(
+            _known_environments(tex), display="block" if display else "inline"
+        )
         out = [f'<math xmlns="{root.get("xmlns")}" display="{root.get("display")}">']
         out.append("<semantics>")
         for child in root:
@@ -143,10 +173,16 @@ def tex_to_mathml(tex: str, display: bool) -> tuple[str | None, str | None]:
         )
     except Exception as exc:  # latex2mathml raises many kinds, RecursionError too
         return None, f"Could not render formula ({type(exc).__name__}): {_snippet(tex)}"
+    mathml = "".join(out)
     warning = None
     if unknown:
         warning = f"Unsupported TeX command {', '.join(unknown)} in: {_snippet(tex)}"
-    return "".join(out), warning
+    elif any(mark in mathml for mark in _STRAY_LAYOUT):
+        warning = (
+            "& and \\\\ only align and break lines inside an environment such as "
+            f"aligned, cases or matrix: {_snippet(tex)}"
+        )
+    return mathml, warning
 
 
 def _math(tex: str, env: dict, *, display: bool, block: bool) -> str:

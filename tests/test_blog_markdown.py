@@ -98,6 +98,34 @@ def test_display_math_becomes_block_mathml(source):
     assert "<mfrac><mrow><mi>a</mi></mrow><mrow><mi>b</mi></mrow></mfrac>" in html
 
 
+@pytest.mark.parametrize(
+    "environment",
+    [
+        "\\begin{aligned} f(x) &= (a+b)^2 \\\\ &= a^2 + 2ab + b^2 \\end{aligned}",
+        "\\begin{aligned}[t] a &= b & c &= d \\\\ e &= f & g &= h \\end{aligned}",
+        "\\begin{alignedat}{2} a &= b & c &= d \\\\ e &= f & g &= h \\end{alignedat}",
+        "\\begin{gathered} \\frac{a}{b} \\\\ c + d \\end{gathered}",
+        "\\begin{gather*} x \\\\ y \\end{gather*}",
+    ],
+)
+def test_multiline_environments_are_set_in_rows(environment):
+    # latex2mathml does not know these: their rows came out on one line, with the
+    # "&"s shown and no warning.
+    rendered = render(f"$$\n{environment}\n$$")
+    math = rendered.html.split("<annotation")[0]
+    assert rendered.warnings == []
+    assert math.count("<mtr>") == 2
+    assert "<mi>&amp;</mi>" not in math and "linebreak" not in math
+
+
+def test_stray_alignment_outside_an_environment_is_flagged():
+    rendered = render("$$ a &= b \\\\ c &= d $$")
+    assert rendered.warnings == [
+        "& and \\\\ only align and break lines inside an environment such as "
+        "aligned, cases or matrix: a &= b \\\\ c &= d"
+    ]
+
+
 def test_bracket_math_can_interrupt_a_paragraph():
     html = render("So:\n\\[\nE = mc^2\n\\]\nand more.").html
     assert html.startswith('<p>So:</p>\n<div class="math-display"')
