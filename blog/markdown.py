@@ -133,15 +133,35 @@ _GATHERED = re.compile(
 _STRAY_LAYOUT = ("<mi>&amp;</mi>", 'linebreak="newline"')
 
 
+_ROW_PARTS = re.compile(r"\\\\|\\(?:begin|end)\{[^{}]*\}|\\[{}]|[{}]")
+
+
+def _rows(body: str) -> list[str]:
+    """The rows of an environment's body: split at its own \\\\, not at those of
+    environments or groups inside it."""
+    rows, depth, start = [], 0, 0
+    for part in _ROW_PARTS.finditer(body):
+        token = part[0]
+        if token == "{" or token.startswith("\\begin"):
+            depth += 1
+        elif token == "}" or token.startswith("\\end"):
+            depth -= 1
+        elif token == "\\\\" and depth == 0:
+            rows.append(body[start : part.start()])
+            start = part.end()
+    return [*rows, body[start:]]
+
+
 def _known_environments(tex: str) -> str:
     tex = _ALIGNED.sub(
         lambda m: "\\begin{align*}" if m[0].startswith("\\begin") else "\\end{align*}",
         tex,
     )
+    # latex2mathml applies an unbraced \displaystyle to nothing.
     return _GATHERED.sub(
         lambda m: (
-            "\\begin{matrix}\\displaystyle "
-            + m[2].replace("\\\\", "\\\\ \\displaystyle ")
+            "\\begin{matrix}"
+            + " \\\\ ".join(f"{{\\displaystyle {row}}}" for row in _rows(m[2]))
             + "\\end{matrix}"
         ),
         tex,

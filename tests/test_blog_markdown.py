@@ -106,6 +106,7 @@ def test_display_math_becomes_block_mathml(source):
         "\\begin{alignedat}{2} a &= b & c &= d \\\\ e &= f & g &= h \\end{alignedat}",
         "\\begin{gathered} \\frac{a}{b} \\\\ c + d \\end{gathered}",
         "\\begin{gather*} x \\\\ y \\end{gather*}",
+        "\\begin{gathered} \\frac{1}{2} \\\\ \\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix} \\end{gathered}",
     ],
 )
 def test_multiline_environments_are_set_in_rows(environment):
@@ -114,8 +115,14 @@ def test_multiline_environments_are_set_in_rows(environment):
     rendered = render(f"$$\n{environment}\n$$")
     math = rendered.html.split("<annotation")[0]
     assert rendered.warnings == []
-    assert math.count("<mtr>") == 2
+    # Two rows, and a pmatrix's two inside the second.
+    assert math.count("<mtr>") == (4 if "pmatrix" in environment else 2)
     assert "<mi>&amp;</mi>" not in math and "linebreak" not in math
+
+
+def test_gathered_rows_are_in_display_style():
+    math = render("$$\\begin{gathered} \\frac{a}{b} \\\\ c \\end{gathered}$$").html
+    assert math.count('<mstyle displaystyle="true" scriptlevel="0"><mfrac>') == 1
 
 
 def test_stray_alignment_outside_an_environment_is_flagged():
