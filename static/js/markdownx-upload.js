@@ -77,14 +77,26 @@
       try {
         var code = await upload(editor, file);
         var at = editor.selectionEnd;
+        // Still the alt text selected after the last insert: this image goes after
+        // that one, not inside its brackets.
+        var last = editor.inkstoneLastImage;
+        if (last && editor.selectionStart === last.altStart && at === last.altEnd) {
+          at = last.end;
+        }
         editor.setRangeText(code, at, at, "end");
         editor.dispatchEvent(new Event("input", { bubbles: true }));
+        editor.inkstoneLastImage = null;
         // Select the suggested alt text (the file name) so the author replaces it
         // with a description; saving refuses images without one.
         var altEnd = code.indexOf("](");
         if (code.startsWith("![") && altEnd > 1 && files.length === 1) {
           editor.focus();
           editor.setSelectionRange(at + 2, at + altEnd);
+          editor.inkstoneLastImage = {
+            altStart: at + 2,
+            altEnd: at + altEnd,
+            end: at + code.length,
+          };
         }
       } catch (error) {
         errors.push(

@@ -434,3 +434,18 @@ def test_author_on_a_phone_inserts_an_image_with_the_button(new_context, guard):
     )
     assert selected == "loss curve"
     page.locator(f'.markdownx-preview img[src="{match[1]}"]').wait_for()
+
+    # A second image straight away goes after the first, not inside its brackets.
+    with page.expect_file_chooser() as chooser_info:
+        button.click()
+    chooser_info.value.set_files(
+        {"name": "accuracy.png", "mimeType": "image/png", "buffer": png_bytes()}
+    )
+    page.wait_for_function(
+        "() => document.getElementById('id_body').value.includes('![accuracy]')"
+    )
+    assert re.fullmatch(
+        r"Existing text\.!\[loss curve\]\(/media/uploads/[^)]+\)"
+        r"!\[accuracy\]\(/media/uploads/[^)]+\)",
+        body.input_value(),
+    ), body.input_value()
