@@ -1,5 +1,3 @@
-import re
-
 from django import forms
 from django.utils import timezone
 from django.utils.html import format_html
@@ -9,9 +7,6 @@ from markdownx.widgets import AdminMarkdownxWidget
 
 from . import markdown
 from .models import Post, Tag
-
-# ![](url) or ![  ](url "title"), outside code: an image with no alt text.
-IMAGE_WITHOUT_ALT = re.compile(r"(?<!\\)!\[\s*\]\(\s*<?([^)\s>]*)")
 
 
 def split_tag_names(value: str) -> list[str]:
@@ -138,7 +133,7 @@ class PostAdminForm(forms.ModelForm):
                     "limit": f"{markdown.MAX_SOURCE_CHARS:,}",
                 },
             )
-        missing = [m.group(1) for m in IMAGE_WITHOUT_ALT.finditer(body)]
+        missing = markdown.images_without_alt(body)
         if missing:
             raise forms.ValidationError(
                 _(

@@ -827,6 +827,19 @@ def plain_text(text: str) -> str:
     return plain.text(detect_language(plain.prose()))
 
 
+def images_without_alt(text: str) -> list[str]:
+    """The address of each image in `text` that has no alt text; images written in
+    code are not images."""
+    text = _clean_source(text)[:MAX_SOURCE_CHARS]
+    return [
+        token.attrGet("src") or ""
+        for block in _MD.parse(text, {"warnings": []})
+        if block.type == "inline"
+        for token in block.children or ()
+        if token.type == "image" and not token.content.strip()
+    ]
+
+
 def markdownify(text: str) -> str:
     """django-markdownx's preview: the public page's HTML, in its detected language
     (so a Chinese post is set as on its page), after any warnings."""

@@ -157,6 +157,20 @@ def test_image_without_alt_text_is_refused_with_the_text_kept(staff_client, staf
     assert staff_client.post(reverse("admin:blog_post_add"), ok).status_code == 302
 
 
+def test_image_syntax_in_code_needs_no_alt_text(staff_client, staff_user):
+    # A post about Markdown could not show ![](…) in its code.
+    body = (
+        "Write `![](x.png)` for an image, never:\n\n"
+        "```markdown\n![](https://example.com/no-alt.png)\n```\n\n"
+        "    ![ ](indented.png)\n"
+    )
+    response = staff_client.post(
+        reverse("admin:blog_post_add"), post_form(staff_user, body=body)
+    )
+    assert response.status_code == 302
+    assert "![](https://example.com/no-alt.png)" in Post.objects.get().body
+
+
 def test_editor_offers_an_image_button_beside_drag_and_paste(staff_client):
     html = staff_client.get(reverse("admin:blog_post_add")).content.decode()
     assert (
