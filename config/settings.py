@@ -7,24 +7,9 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env_bool, env_list, env_number
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {
-        "1",
-        "true",
-        "yes",
-        "on",
-    }
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [
-        item.strip()
-        for item in os.environ.get(name, default).split(",")
-        if item.strip()
-    ]
 
 
 # Django core
@@ -104,23 +89,32 @@ TEMPLATES = [
 
 # No SQLite path: PostgreSQL is the only database. `make run`/`make test` export a
 # DATABASE_URL for an embedded server when none is set (see config/localenv.py).
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/inkstone"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ.get(
+                "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/inkstone"
+            ),
+            conn_max_age=env_number("DATABASE_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        )
+    }
+except (ValueError, dj_database_url.ParseError) as error:
+    raise ImproperlyConfigured(f"DATABASE_URL: {error}") from None
 RETRY_AFTER_SECONDS = 5
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured(
         "Inkstone runs on PostgreSQL only; DATABASE_URL must be postgres://"
     )
+if not DATABASES["default"]["NAME"]:
+    raise ImproperlyConfigured(
+        "DATABASE_URL names no database: postgres://USER:PASSWORD@HOST:PORT/NAME"
+    )
 # Django's backend with a health check that skips the round trip while the socket
 # shows the server has not closed the connection.
 DATABASES["default"]["ENGINE"] = "config.postgresql"
-DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
-    os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_number(
+    "DATABASE_CONNECT_TIMEOUT", 3, minimum=1
 )
 # Django turns psycopg's prepared statements off; the ORM binds parameters on the
 # client and never prepares, so this only lets the reader statements be prepared
@@ -133,7 +127,12 @@ if env_bool("DATABASE_PREPARED_STATEMENTS", True):
 # Local memory by default; Redis (shared by every replica) when CACHE_URL or REDIS_URL
 # is a redis:// URL. Short socket timeouts: a dead Redis must cost milliseconds.
 CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
-if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"CACHE_URL/REDIS_URL={CACHE_URL!r}: must start with redis://, rediss:// or "
+        "unix://, or be unset for each process's own memory"
+    )
+if CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -217,7 +216,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))
+SECURE_HSTS_SECONDS = env_number("DJANGO_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD")
 # Preloading is a hard-to-undo commitment an operator opts into, not a default.
@@ -227,6 +226,12 @@ if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL={os.environ['LOG_LEVEL']!r}: use DEBUG, INFO, WARNING, ERROR or "
+        "CRITICAL"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -242,7 +247,7 @@ LOGGING = {
             "filters": ["outage", "suspicious"],
         }
     },
-    "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         # Our request log replaces Django's per-request warnings for 404s.
         "django.request": {"level": "ERROR"},
@@ -255,8 +260,8 @@ LOGGING = {
 
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
 
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
+AXES_FAILURE_LIMIT = env_number("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_number("AXES_COOLOFF_HOURS", 1.0, kind=float)
 # Lock a username after repeated failures from anywhere, and an IP address after
 # repeated failures on any username.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
@@ -264,7 +269,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Behind N trusted proxies (nginx in the compose file: 1), the client address is the
 # N-th from the right in X-Forwarded-For; with none, only REMOTE_ADDR is believed.
-TRUSTED_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env_number("AXES_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password"]
 
@@ -315,29 +320,29 @@ SITE_TAGLINE = os.environ.get(
     "SITE_TAGLINE", "Notes on machine learning, code and math"
 )
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-POSTS_PER_PAGE = int(os.environ.get("POSTS_PER_PAGE", "10"))
+POSTS_PER_PAGE = env_number("POSTS_PER_PAGE", 10, minimum=1)
 
-INKSTONE_UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
-INKSTONE_UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", 40_000_000))
+INKSTONE_UPLOAD_MAX_BYTES = env_number("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+INKSTONE_UPLOAD_MAX_PIXELS = env_number("UPLOAD_MAX_PIXELS", 40_000_000, minimum=1)
 # Form fields (a long post in Chinese is 3 bytes a character) may total 8 MB; larger
 # request bodies are refused before any view reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
 PAGE_CACHE_ALIAS = "default"
-PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
+PAGE_CACHE_SECONDS = env_number("PAGE_CACHE_SECONDS", 600, minimum=1)
 # Each process LISTENs for content changes (one more connection a worker) and trusts
 # the content version it last read until PostgreSQL tells it of a committed change
 # (blog.change_listener). Off for a pooler that cannot LISTEN (PgBouncer in
 # transaction mode); then, and while the listener is down, a process trusts the
 # version for PAGE_CACHE_TOKEN_TTL seconds before asking again.
 PAGE_CACHE_LISTEN = env_bool("PAGE_CACHE_LISTEN", True)
-PAGE_CACHE_TOKEN_TTL = float(os.environ.get("PAGE_CACHE_TOKEN_TTL", "1.0"))
+PAGE_CACHE_TOKEN_TTL = env_number("PAGE_CACHE_TOKEN_TTL", 1.0, kind=float)
 # What browsers and shared caches (nginx, a CDN) are told. Browsers revalidate every
 # time (a cheap 304); shared caches may keep a page for s-maxage seconds.
-PAGE_CACHE_MAX_AGE = int(os.environ.get("PAGE_CACHE_MAX_AGE", "0"))
-PAGE_CACHE_S_MAXAGE = int(os.environ.get("PAGE_CACHE_S_MAXAGE", "10"))
-PAGE_CACHE_STALE_WHILE_REVALIDATE = int(os.environ.get("PAGE_CACHE_SWR", "60"))
+PAGE_CACHE_MAX_AGE = env_number("PAGE_CACHE_MAX_AGE", 0)
+PAGE_CACHE_S_MAXAGE = env_number("PAGE_CACHE_S_MAXAGE", 10)
+PAGE_CACHE_STALE_WHILE_REVALIDATE = env_number("PAGE_CACHE_SWR", 60)
 PAGE_CACHE_EXCLUDED_PREFIXES = (
     f"/{ADMIN_URL}",
     "/healthz",
