@@ -446,12 +446,10 @@ def post_search(request):
 
 @require_safe
 def robots_txt(request):
+    # The admin is not named here: DJANGO_ADMIN_URL may be set to keep it unlisted,
+    # and its pages tell crawlers noindex themselves (templates/admin/base_site.html).
     sitemap = settings.SITE_URL + reverse("sitemap")
-    lines = [
-        "User-agent: *",
-        f"Disallow: {reverse('admin:index')}",
-        f"Sitemap: {sitemap}",
-    ]
+    lines = ["User-agent: *", "Allow: /", f"Sitemap: {sitemap}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
 
 

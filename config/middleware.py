@@ -222,3 +222,32 @@ class OutageLogFilter(logging.Filter):
             return False
         OutageLogFilter.last = now
         return True
+
+
+class HeadWithoutBody:
+    """WSGI wrapper: a HEAD response goes out without the body Django still renders
+    for it (gunicorn drops the bytes, with a warning in the log for each one)."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        response = self.application(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return response
+        return _Closing(response)
+
+
+class _Closing:
+    """No body, but the response is still closed (Django's request_finished)."""
+
+    def __init__(self, response):
+        self.response = response
+
+    def __iter__(self):
+        return iter(())
+
+    def close(self) -> None:
+        close = getattr(self.response, "close", None)
+        if close is not None:
+            close()

@@ -220,3 +220,39 @@ def test_only_an_exact_etag_is_answered_before_django_for_an_uncached_url():
     status, headers, _ = call()
     status, _, body = call(if_none_match=headers["ETag"])
     assert (status, body) == (304, b"")
+
+
+def test_head_goes_out_without_a_body_and_still_finishes_the_request():
+    # Django renders a HEAD's body anyway; gunicorn dropped it and logged a warning
+    # for each one.
+    PostFactory(title="Headless")
+    status, headers, body = call(method="HEAD")
+    assert (status, headers["X-Cache"], body) == (200, "MISS", b"")
+    _, _, page = call()
+    assert int(headers["Content-Length"]) == len(page)
+    status, headers, body = call(method="HEAD")  # now from the fast path
+    assert (status, headers["X-Cache"], body) == (200, "HIT", b"")
+
+    finished = []
+
+    def note(**kwargs):
+        finished.append(kwargs)
+
+    signals.request_finished.connect(note)
+    try:
+        environ = {
+            "REQUEST_METHOD": "HEAD",
+            "PATH_INFO": "/tags/",
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "testserver",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": io.StringIO(),
+        }
+        response = application(environ, lambda *args: None)
+        assert list(response) == []
+        response.close()
+    finally:
+        signals.request_finished.disconnect(note)
+    assert len(finished) == 1

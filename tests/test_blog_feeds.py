@@ -170,6 +170,13 @@ def test_robots_txt_points_at_absolute_sitemap(client):
     assert f"Sitemap: {SITE}/sitemap.xml" in response.content.decode()
 
 
+def test_robots_txt_does_not_name_a_moved_admin(client):
+    # An operator who moves the admin (DJANGO_ADMIN_URL) does not want it listed.
+    assert "/admin" not in client.get("/robots.txt").content.decode()
+    login = client.get(reverse("admin:login")).content.decode()
+    assert '<meta name="robots" content="noindex, nofollow">' in login
+
+
 def test_tag_sitemap_dates_each_tag_by_its_newest_published_post(client):
     tag = TagFactory()
     now = timezone.now()
