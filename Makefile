@@ -26,14 +26,20 @@ staticfiles/staticfiles.json: $(STAMP) $(shell find static -type f 2>/dev/null)
 
 collectstatic: staticfiles/staticfiles.json
 
-# Feeds, sitemaps and canonical links point at the address make run serves.
+# Feeds, sitemaps and canonical links point at the address make run serves. On all
+# interfaces (HOST=0.0.0.0), that is the machine's first address, which is also
+# allowed as a host name besides 127.0.0.1 and localhost.
 run: install collectstatic
-	@SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" $(WITH_ENV) sh -c '\
+	@public=$$(case "$(HOST)" in 0.0.0.0) hostname -I 2>/dev/null | cut -d' ' -f1;; \
+	  *) echo "$(HOST)";; esac); public=$${public:-127.0.0.1}; \
+	  SITE_URL="$${SITE_URL:-http://$$public:$(PORT)}" \
+	  DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost,$$public}" \
+	  $(WITH_ENV) sh -c '\
 	  $(PY) manage.py migrate --noinput -v 0 && \
 	  $(PY) manage.py rerender_posts -v 0 && \
 	  $(PY) manage.py load_demo_content && \
 	  $(PY) manage.py ensure_admin && \
-	  echo "Inkstone is at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)" && \
+	  echo "Inkstone is at $$SITE_URL/ (admin: $$SITE_URL/admin/)" && \
 	  exec $(VENV)/bin/gunicorn config.wsgi -c config/gunicorn.conf.py --bind $(HOST):$(PORT)'
 
 # Browser tests need Debian's chromium and CJK fonts; installed once if missing.

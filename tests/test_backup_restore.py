@@ -161,3 +161,19 @@ def test_restore_refuses_a_missing_backup_and_changes_nothing(site, tmp_path):
     assert result.returncode != 0
     assert "missing" in result.stderr
     assert (site["media"] / "keep.txt").read_text() == "still here"
+
+
+def test_backup_refuses_a_database_without_inkstone(site, tmp_path):
+    # On a Compose host `make backup` reached a fresh embedded server and "backed up"
+    # an empty database with exit status 0.
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "backup.sh"), str(tmp_path / "backups")],
+        cwd=ROOT,
+        env=site["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "no Inkstone tables" in result.stderr
+    assert not (tmp_path / "backups").exists()
