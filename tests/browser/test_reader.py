@@ -7,6 +7,8 @@ import pytest
 from blog.models import Post
 from tests.factories import PostFactory
 
+from .conftest import PHONE
+
 pytestmark = pytest.mark.browser
 
 ARTICLE = "/posts/flash-attention/"
@@ -247,3 +249,21 @@ def test_chinese_punctuation_is_full_width_and_english_is_not(live_server, page)
     page.goto(english.get_absolute_url())
     widths = page.evaluate(PUNCTUATION_WIDTHS)
     assert widths["“"] < 0.6, widths
+
+
+def test_a_long_inline_formula_scrolls_in_its_paragraph_on_a_phone(
+    live_server, new_context
+):
+    # The whole page used to scroll sideways (764 px wide at 390).
+    terms = " + ".join(f"a_{{{n}}}" for n in range(1, 18))
+    post = PostFactory(
+        body=f"Sum ${terms}$ and some words.\n\nShort $\\sum_i^n x_i$ too."
+    )
+    page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+    page.goto(post.get_absolute_url())
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    boxes = page.locator(".post-body p").evaluate_all(
+        "ps => ps.map(p => [p.scrollWidth > p.clientWidth,"
+        " p.scrollHeight - p.clientHeight])"
+    )
+    assert boxes == [[True, 0], [False, 0]]  # scrolls sideways; nothing cut off
