@@ -18,9 +18,15 @@ import nh3
 from django.conf import settings
 from latex2mathml.converter import convert_to_element
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
+from markdown_it.common.utils import (
+    escapeHtml,
+    isMdAsciiPunct,
+    isPunctChar,
+    isWhiteSpace,
+)
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
+from markdown_it.rules_inline.state_inline import Scanned
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
@@ -505,11 +511,59 @@ def _fence(self, tokens, idx, options, env) -> str:
     return _code_block(token.content, lang, env)
 
 
+# Emphasis next to Chinese ---------------------------------------------------
+
+
+def _is_wide(char: str) -> bool:
+    """A CJK character or full-width punctuation, which stands between words."""
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+class _CJKFriendlyState(StateInline):
+    """CommonMark's emphasis, but a Chinese character beside ** counts as a word
+    break, as a space or punctuation does. Without it, **注意：**这里 and
+    这是**“重点”**内容 kept their asterisks: a run of * after punctuation may only
+    close emphasis before a space or punctuation, and Chinese has no spaces."""
+
+    def scanDelims(self, start: int, canSplitWord: bool) -> Scanned:
+        pos, marker = start, self.src[start]
+        last = self.src[start - 1] if start > 0 else " "
+        while pos < self.posMax and self.src[pos] == marker:
+            pos += 1
+        following = self.src[pos] if pos < self.posMax else " "
+        last_punct = isMdAsciiPunct(ord(last)) or isPunctChar(last)
+        next_punct = isMdAsciiPunct(ord(following)) or isPunctChar(following)
+        last_space, next_space = isWhiteSpace(ord(last)), isWhiteSpace(ord(following))
+        left = not (
+            next_space
+            or (next_punct and not (last_space or last_punct or _is_wide(last)))
+        )
+        right = not (
+            last_space
+            or (last_punct and not (next_space or next_punct or _is_wide(following)))
+        )
+        return Scanned(
+            left and (canSplitWord or not right or last_punct),
+            right and (canSplitWord or not left or next_punct),
+            pos - start,
+        )
+
+
+def _cjk_friendly_inline_parse(self, src: str, md, env, tokens: list[Token]):
+    """ParserInline.parse, with _CJKFriendlyState."""
+    state = _CJKFriendlyState(src, md, env, tokens)
+    self.tokenize(state)
+    for rule in self.ruler2.getRules(""):
+        rule(state)
+    return state.tokens
+
+
 def _build_parser() -> MarkdownIt:
     md = MarkdownIt(
         "commonmark",
         {"html": False, "linkify": False, "maxNesting": MAX_NESTING, "tasklists": True},
     )
+    md.inline.parse = _cjk_friendly_inline_parse.__get__(md.inline)
     md.enable(["table", "strikethrough"])
     md.use(gfm_autolink_plugin)
     md.use(footnote_plugin, inline=False)

@@ -603,3 +603,35 @@ def test_a_20_kb_technical_post_renders_every_block():
     assert rendered.html.count("<math") == 20
     assert rendered.html.count('class="code-block"') == 10
     assert not rendered.warnings
+
+
+# Emphasis next to Chinese ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("**注意：**这里很重要。", "<strong>注意：</strong>这里很重要。"),
+        ("这是**“重点”**内容。", "这是<strong>“重点”</strong>内容。"),
+        (
+            "使用**`torch.compile`**加速。",
+            "使用<strong><code>torch.compile</code></strong>加速。",
+        ),
+        ("~~删除：~~保留", "<s>删除：</s>保留"),
+        ("中_x_中", "中_x_中"),  # underscores still do not split a word
+    ],
+)
+def test_emphasis_next_to_chinese_punctuation(source, expected):
+    # CommonMark kept the asterisks: Chinese has no spaces to end a run after "：".
+    assert render(source).html == f"<p>{expected}</p>\n"
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["**bold** text", "a**b**c", "2*3*4", "foo*bar*", "*(*foo*)*", "**foo (*bar*) foo**",
+     "_foo_bar", "foo-_(bar)_", "*foo`*`", "**a** **b**", "__init__.py", "a * b * c"],
+)  # fmt: skip
+def test_emphasis_without_chinese_is_commonmarks(source):
+    from markdown_it import MarkdownIt
+
+    assert render(source).html == MarkdownIt("commonmark").render(source)
