@@ -409,6 +409,61 @@ def _assign_heading_ids(tokens: list[Token]) -> list[dict]:
     return toc
 
 
+# A web address written straight after Chinese text (详见https://…): GFM autolinks
+# only follow a space or punctuation. It ends where _URL_STOP or the GFM rules end
+# an autolink (trailing punctuation, an unmatched ")").
+_URL_AFTER_WIDE = re.compile(r"(?<=[^\x00-\x7f])https?://[^\s<>]+")
+_URL_TRAILING = ".,:;!?'\"*_~"
+
+
+def _url_end(url: str) -> str:
+    stop = _URL_STOP.search(url)
+    url = url[: stop.start()] if stop else url
+    # Chinese may follow the host (https://a.com和…), not be part of it; a path can
+    # hold Chinese (https://zh.wikipedia.org/wiki/注意力).
+    host_start = url.index("://") + 3
+    host_end = url.find("/", host_start)
+    host_end = len(url) if host_end < 0 else host_end
+    for i in range(host_start, host_end):
+        if _is_wide(url[i]):
+            url = url[:i]
+            break
+    while url and (
+        url[-1] in _URL_TRAILING or (url[-1] == ")" and url.count(")") > url.count("("))
+    ):
+        url = url[:-1]
+    return url
+
+
+def _link_urls_after_wide(md: MarkdownIt, tokens: list[Token]) -> None:
+    for block in tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, depth = [], 0
+        for token in block.children:
+            depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+            if token.type != "text" or depth or "://" not in token.content:
+                children.append(token)
+                continue
+            text, start, searched = token.content, 0, 0
+            while match := _URL_AFTER_WIDE.search(text, searched):
+                searched = match.start() + 1
+                if not _is_wide(text[match.start() - 1]):
+                    continue
+                url = _url_end(match[0])
+                href = md.normalizeLink(url)
+                if len(url) <= len("https://") or not _validate_link(href):
+                    continue
+                searched = match.start() + len(url)
+                before = Token("text", "", 0, content=text[start : match.start()])
+                opening = Token("link_open", "a", 1, attrs={"href": href}, info="auto")
+                label = Token("text", "", 0, content=url)
+                children += [before, opening, label, Token("link_close", "a", -1)]
+                start = match.start() + len(url)
+            children.append(Token("text", "", 0, content=text[start:]))
+        block.children = children
+
+
 def _trim_autolinks(md: MarkdownIt, tokens: list[Token]) -> None:
     for block in tokens:
         children = block.children
@@ -847,6 +902,7 @@ def render(text: str) -> Rendered:
         }
         tokens = _MD.parse(text, env)
         toc = _assign_heading_ids(tokens)
+        _link_urls_after_wide(_MD, tokens)
         _trim_autolinks(_MD, tokens)
         body = sanitize(_MD.renderer.render(tokens, _MD.options, env))
         plain = _plain(tokens)

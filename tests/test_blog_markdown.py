@@ -1,5 +1,6 @@
 """blog.markdown: what each Markdown construct renders to, and the derived fields."""
 
+import re
 import time
 
 import pytest
@@ -635,3 +636,23 @@ def test_emphasis_without_chinese_is_commonmarks(source):
     from markdown_it import MarkdownIt
 
     assert render(source).html == MarkdownIt("commonmark").render(source)
+
+
+@pytest.mark.parametrize(
+    ("source", "links", "after"),
+    [
+        ("详见https://arxiv.org/abs/1706.03762。", ["https://arxiv.org/abs/1706.03762"], "。"),
+        ("链接：https://example.com/paper", ["https://example.com/paper"], ""),
+        ("两个https://a.com和https://b.com。", ["https://a.com", "https://b.com"], "。"),
+        ("维基https://zh.wikipedia.org/wiki/注意力", ["https://zh.wikipedia.org/wiki/%E6%B3%A8%E6%84%8F%E5%8A%9B"], ""),
+        ("见https://example.com/f(x))。", ["https://example.com/f(x)"], ")。"),
+        ("中文javascript://alert(1)", [], "中文javascript://alert(1)"),
+        ("`代码https://a.com`", [], "</code>"),
+        ("[见https://a.com](https://b.com)", ["https://b.com"], "</a>"),
+    ],
+)  # fmt: skip
+def test_web_addresses_straight_after_chinese_are_links(source, links, after):
+    # GFM links an address only after a space or punctuation: 详见https://… stayed text.
+    html = render(source).html
+    assert re.findall(r'href="([^"]+)"', html) == links
+    assert html.rstrip().removesuffix("</p>").endswith(after)
