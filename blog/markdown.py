@@ -530,12 +530,39 @@ def _table_cell_open(self, tokens, idx, options, env) -> str:
     return self.renderToken(tokens, idx, options, env)
 
 
+def _is_foreign(src: str) -> bool:
+    """An image address on another site, which the pages' Content-Security-Policy
+    (img-src: this site and the media storage) keeps readers' browsers from loading."""
+    parts = urlsplit(src)
+    if not parts.netloc:
+        return False
+    origin = f"{parts.scheme or 'https'}://{parts.netloc}".lower()
+    site = urlsplit(settings.SITE_URL)
+    allowed = {f"{site.scheme}://{site.netloc}".lower()}
+    allowed.update(origin.lower().rstrip("/") for origin in settings.MEDIA_ORIGINS)
+    return origin not in allowed
+
+
 def _image(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     src = token.attrGet("src") or ""
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    if _is_foreign(src):
+        env["warnings"].append(
+            "Images from other sites are not shown (the page loads nothing from "
+            f"elsewhere); readers get a link to it. Upload it to show it: {src}"
+        )
+        label = escapeHtml(alt or src)
+        inside_link = sum(
+            {"link_open": 1, "link_close": -1}.get(t.type, 0) for t in tokens[:idx]
+        )
+        if inside_link:
+            return label
+        rel = DEFAULT_EXTERNAL_LINK_REL
+        return f'<a href="{escapeHtml(src)}" rel="{rel}">{label}</a>'
     attrs = {
         "src": src,
-        "alt": self.renderInlineAsText(token.children or [], options, env),
+        "alt": alt,
         "title": token.attrGet("title"),
         # Our uploads carry their size and smaller copies in the file name.
         **(image_attributes(src) or {}),

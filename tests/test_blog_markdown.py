@@ -656,3 +656,26 @@ def test_web_addresses_straight_after_chinese_are_links(source, links, after):
     html = render(source).html
     assert re.findall(r'href="([^"]+)"', html) == links
     assert html.rstrip().removesuffix("</p>").endswith(after)
+
+
+def test_images_from_other_sites_become_links_with_a_warning(settings):
+    # The CSP (img-src 'self' and the media storage) blocked them: readers saw a
+    # broken image, and the preview said nothing.
+    settings.SITE_URL = "https://blog.example"
+    settings.MEDIA_ORIGINS = ["https://media.example"]
+    rendered = render(
+        "![A plot](https://other.example/plot.png)\n\n"
+        "[![build](https://badges.example/b.svg)](https://ci.example/)\n\n"
+        "![own](https://blog.example/media/a.png) ![stored](https://media.example/b.png)"
+    )
+    assert rendered.html.startswith(
+        '<p><a href="https://other.example/plot.png" rel="noopener noreferrer nofollow">'
+        "A plot</a></p>\n"
+        '<p><a href="https://ci.example/" rel="noopener noreferrer nofollow">build</a></p>'
+    )
+    assert '<img src="https://blog.example/media/a.png"' in rendered.html
+    assert '<img src="https://media.example/b.png"' in rendered.html
+    assert [w.rsplit(": ", 1)[1] for w in rendered.warnings] == [
+        "https://other.example/plot.png",
+        "https://badges.example/b.svg",
+    ]
