@@ -54,8 +54,23 @@ def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+# torch.nn.functional.softmax, k.transpose, std::vector, ptr->next: PostgreSQL's
+# parser keeps a dotted name whole (as a host name), so a search for one of its parts
+# found nothing. Its parts are indexed after it as well.
+_DOTTED_NAME = re.compile(r"\b\w+(?:(?:\.|::|->)\w+)+\b")
+
+
+def _with_parts(match: re.Match) -> str:
+    name = match.group()
+    if not re.search(r"[^\W\d]", name):
+        return name  # a number such as 3.14
+    return name + " " + " ".join(re.split(r"\.|::|->", name))
+
+
 def segment(text: str) -> str:
-    """Text with every Han run replaced by its space-separated bigrams."""
+    """Text with every Han run replaced by its space-separated bigrams, and each
+    dotted name followed by its parts."""
+    text = _DOTTED_NAME.sub(_with_parts, text)
     return _HAN_RUN.sub(lambda m: " " + " ".join(_bigrams(m.group())) + " ", text)
 
 

@@ -36,6 +36,21 @@ def test_segment_splits_han_runs_into_bigrams():
     ]
 
 
+def test_a_dotted_name_is_found_by_its_parts_and_whole(client):
+    # PostgreSQL's parser keeps k.transpose as one token (a host name): a search for
+    # "transpose" found nothing.
+    PostFactory(title="Attention", body="scores = q @ k.transpose(-2, -1) / 8")
+    PostFactory(title="Softmax", body="Call torch.nn.functional.softmax on the logits.")
+    PostFactory(title="C++", body="A std::vector grows; node->next moves on.")
+    PostFactory(title="Pi", body="Roughly 3.14 and nothing else.")
+    assert titles(do_search(client, "transpose")) == ["Attention"]
+    assert titles(do_search(client, "torch.nn.functional.softmax")) == ["Softmax"]
+    assert titles(do_search(client, "functional")) == ["Softmax"]
+    assert titles(do_search(client, "vector")) == ["C++"]
+    assert titles(do_search(client, "next")) == ["C++"]
+    assert search.segment("Roughly 3.14 here") == "Roughly 3.14 here"
+
+
 def test_two_character_word_inside_long_chinese_sentence_is_found(client):
     PostFactory(title="幻觉问题综述", body=LONG_CHINESE)
     PostFactory(title="XGBoost 原理", body="梯度提升树是一种集成学习方法。")
