@@ -90,6 +90,18 @@ class PostAdminForm(forms.ModelForm):
             self.initial["tag_names"] = ", ".join(
                 t.name for t in self.instance.tags.all()
             )
+        # The date and time inputs show whole seconds: compared with the stored
+        # microseconds, every save looked like a new date (and left one in History).
+        stored = self.instance.published_at
+        if stored and "published_at" in self.initial:
+            self.initial["published_at"] = stored.replace(microsecond=0)
+
+    def clean_published_at(self):
+        value = self.cleaned_data["published_at"]
+        stored = self.instance.published_at
+        if value and stored and value == stored.replace(microsecond=0):
+            return stored
+        return value
 
     def clean(self):
         cleaned = super().clean()

@@ -299,7 +299,9 @@ def post_detail(request, slug: str):
             SlugRedirect.objects.filter(old_slug=slug).select_related("post").first()
         )
         if redirect and (redirect.post.is_published or request.user.is_staff):
-            return HttpResponsePermanentRedirect(redirect.post.get_absolute_url())
+            url = redirect.post.get_absolute_url()
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
         raise Http404("No such post.")
     context = {
         "post": post,

@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -232,3 +233,28 @@ def test_editor_scripts_get_their_words_from_a_catalogue_loaded_first(
     assert scripts.index(catalogue) < min(backup, upload)
 
     assert Client().get(catalogue).status_code == 302  # to the admin's login
+
+
+def test_saving_an_unchanged_date_keeps_it_to_the_microsecond(staff_client, staff_user):
+    # The form shows whole seconds: each save cut the microseconds off and History
+    # recorded "published_at: …:58.608110 → …:58".
+    published = timezone.now() - timedelta(days=2)
+    post = PostFactory(author=staff_user, published_at=published, body="Text")
+    assert published.microsecond
+    local = timezone.localtime(published)
+    data = post_form(
+        staff_user,
+        title=post.title,
+        slug=post.slug,
+        body="Text, edited",
+        tag_names="",
+        published_at_0=local.strftime("%Y-%m-%d"),
+        published_at_1=local.strftime("%H:%M:%S"),
+    )
+    url = reverse("admin:blog_post_change", args=[post.pk])
+    assert staff_client.post(url, data).status_code == 302
+    post.refresh_from_db()
+    assert (post.body, post.published_at) == ("Text, edited", published)
+    latest = post.history.first()
+    changed = {c.field for c in latest.diff_against(latest.prev_record).changes}
+    assert "body" in changed and "published_at" not in changed

@@ -79,6 +79,9 @@ def test_changed_slug_of_published_post_redirects_permanently(client):
     post.save()
     assert client.get(old_url)["Location"] == "/posts/newest-name/"
     assert client.get("/posts/new-name/")["Location"] == "/posts/newest-name/"
+    # Campaign tags and the like go along.
+    response = client.get(old_url + "?utm_source=feed&x=%E4%B8%AD")
+    assert response["Location"] == "/posts/newest-name/?utm_source=feed&x=%E4%B8%AD"
 
 
 def test_changing_slug_of_draft_makes_no_redirect():
