@@ -317,6 +317,11 @@ def _code_block(code: str, lang: str, env: dict) -> str:
     if lang and len(code) <= env["highlight_budget"]:
         body = _highlight(code, lang.lower())
         env["highlight_budget"] -= len(code) if body else 0
+    elif lang:
+        env["warnings"].append(
+            f"Code past the first {MAX_HIGHLIGHTED_CHARS:,} characters of a post is "
+            "shown without highlighting."
+        )
     if body is None:
         body = escapeHtml(code)
     pre = f'<pre class="highlight" tabindex="0"><code>{body.rstrip()}</code></pre>'

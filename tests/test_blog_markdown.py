@@ -679,3 +679,14 @@ def test_images_from_other_sites_become_links_with_a_warning(settings):
         "https://other.example/plot.png",
         "https://badges.example/b.svg",
     ]
+
+
+def test_code_past_the_highlighting_budget_is_plain_and_flagged():
+    block = "```python\n" + "x = 1\n" * 6_000 + "```\n\n"  # 36,000 characters
+    rendered = render(block * 4)
+    highlighted = rendered.html.count('<span class="n">x</span>')
+    assert highlighted == 6_000 * 2  # two blocks within the 100,000
+    assert rendered.warnings == [
+        "Code past the first 100,000 characters of a post is shown without "
+        "highlighting."
+    ]
