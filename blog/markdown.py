@@ -784,8 +784,17 @@ class _Plain:
         return " ".join(p for p in self.pieces if p not in (_CODE, _FORMULA))
 
     def text(self, language: str) -> str:
+        """The text, each code block or formula as a marker; several in a row with
+        nothing between them read as one ("[code] [code] [code]" told nothing)."""
         markers = MARKERS[language]
-        text = " ".join(" ".join(markers.get(p, p) for p in self.pieces).split())
+        pieces, last = [], None
+        for piece in self.pieces:
+            if piece in markers or piece.strip():
+                if piece in markers and piece == last:
+                    continue
+                last = piece
+            pieces.append(piece)
+        text = " ".join(" ".join(markers.get(p, p) for p in pieces).split())
         return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 

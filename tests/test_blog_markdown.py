@@ -690,3 +690,14 @@ def test_code_past_the_highlighting_budget_is_plain_and_flagged():
         "Code past the first 100,000 characters of a post is shown without "
         "highlighting."
     ]
+
+
+def test_markers_in_a_row_read_as_one_in_the_excerpt():
+    # "Python [code] C++ and Rust [code] [code] [code]…" told a reader nothing.
+    fence = "```{}\nx = 1\n```\n\n"
+    source = "Python\n\n" + fence.format("py") + "C++ and Rust\n\n"
+    source += "".join(fence.format(lang) for lang in ("c", "rust", "go"))
+    source += "$$a$$\n\n$$b$$\n\nThen $x$ and $y$."
+    assert render(source).excerpt == (
+        "Python [code] C++ and Rust [code] [formula] Then [formula] and [formula]."
+    )
