@@ -69,8 +69,26 @@ class LatestPostsFeed(Feed):
         return [tag.name for tag in post.tag_list]
 
 
-class LatestPostsAtomFeed(LatestPostsFeed):
-    feed_type = Atom1Feed
+class FullTextAtom1Feed(Atom1Feed):
+    """Atom with the post's body as <content>, Atom's element for the full text, and
+    its excerpt as the <summary> (an abstract)."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        handler.addQuickElement("content", item["content"], {"type": "html"})
+
+
+class FullTextAtom:
+    feed_type = FullTextAtom1Feed
+
+    def item_description(self, post):
+        return post.excerpt
+
+    def item_extra_kwargs(self, post):
+        return {"content": LatestPostsFeed.item_description(self, post)}
+
+
+class LatestPostsAtomFeed(FullTextAtom, LatestPostsFeed):
     subtitle = LatestPostsFeed.description
 
     def feed_url(self):
@@ -97,8 +115,7 @@ class TagFeed(LatestPostsFeed):
         return feed_posts().tagged(tag)[:FEED_ITEMS]
 
 
-class TagAtomFeed(TagFeed):
-    feed_type = Atom1Feed
+class TagAtomFeed(FullTextAtom, TagFeed):
     subtitle = TagFeed.description
 
     def feed_url(self, tag):

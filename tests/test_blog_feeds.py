@@ -57,6 +57,19 @@ def test_site_feeds_have_published_posts_with_absolute_content(client, name):
     assert entry.published_parsed or entry.updated_parsed
 
 
+def test_atom_entries_carry_the_body_as_content_and_the_excerpt_as_summary(client):
+    # The whole body went in <summary>, which Atom means for an abstract.
+    post, tag = visible_and_hidden_posts()
+    for url in (reverse("feed_atom"), reverse("blog:tag_feed_atom", args=[tag.slug])):
+        root = ElementTree.fromstring(client.get(url).content)
+        ns = {"a": "http://www.w3.org/2005/Atom"}
+        [entry] = root.findall("a:entry", ns)
+        assert entry.find("a:summary", ns).text == post.excerpt
+        content = entry.find("a:content", ns)
+        assert content.get("type") == "html"
+        assert f'src="{SITE}/media/uploads/a.webp"' in content.text
+
+
 def test_atom_feed_has_updated_dates_and_self_link(client):
     visible_and_hidden_posts()
     feed = parse(client, reverse("feed_atom"))
