@@ -106,7 +106,60 @@ def _xml_text(text: str) -> str:
     return _UNESCAPED_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Browsers with MathML Core (Chrome, Firefox) honour mathvariant="normal" only: a bold
+# or italic variant (\boldsymbol, \bm, \mathbf on digits, \mathit) must be written
+# with the Unicode mathematical letters instead. Offsets from U+1D400; the few
+# letters Unicode had already (italic h is U+210E) are exceptions.
+_MATH_ALPHABETS = {
+    "bold": {"A": 0x1D400, "a": 0x1D41A, "0": 0x1D7CE, "Α": 0x1D6A8, "α": 0x1D6C2},
+    "italic": {"A": 0x1D434, "a": 0x1D44E, "Α": 0x1D6E2, "α": 0x1D6FC},
+    "bold-italic": {"A": 0x1D468, "a": 0x1D482, "Α": 0x1D71C, "α": 0x1D736},
+}
+_MATH_EXCEPTIONS = {("italic", "h"): "\u210e"}
+_RANGES = {"A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a": "abcdefghijklmnopqrstuvwxyz",
+           "0": "0123456789", "Α": "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ",
+           "α": "αβγδεζηθικλμνξοπρςστυφχψω"}  # fmt: skip
+_ENTITY = re.compile(r"&#x([0-9a-fA-F]+);")
+
+
+def _math_letters(text: str, variant: str) -> str | None:
+    """`text` in the Unicode mathematical alphabet for `variant`, or None when a
+    character has no such letter."""
+    starts = _MATH_ALPHABETS[variant]
+    out = []
+    for char in _ENTITY.sub(lambda m: chr(int(m[1], 16)), text):
+        mapped = _MATH_EXCEPTIONS.get((variant, char))
+        for first, letters in _RANGES.items():
+            if mapped is None and first in starts and char in letters:
+                mapped = chr(starts[first] + letters.index(char))
+        if mapped is None:
+            return None
+        out.append(mapped)
+    return "".join(out)
+
+
+def _fix_variant(element: Element) -> None:
+    variant = element.get("mathvariant")
+    text = element.text or ""
+    if variant in _MATH_ALPHABETS and text:
+        letters = _math_letters(text, variant)
+        if letters is not None:
+            element.text = letters
+            del element.attrib["mathvariant"]
+    elif (
+        element.tag == "mi"
+        and variant is None
+        and re.fullmatch(
+            r"&#x000(?:4[1-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA]);", text
+        )
+    ):
+        # \mathrm{d}: latex2mathml writes the letter as an entity and drops the
+        # variant; a one-letter <mi> would be set in italics.
+        element.set("mathvariant", "normal")
+
+
 def _serialize(element: Element, out: list[str]) -> None:
+    _fix_variant(element)
     attrs = "".join(
         f' {name}="{_xml_text(value).replace(chr(34), "&quot;")}"'
         for name, value in element.attrib.items()

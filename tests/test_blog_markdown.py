@@ -701,3 +701,21 @@ def test_markers_in_a_row_read_as_one_in_the_excerpt():
     assert render(source).excerpt == (
         "Python [code] C++ and Rust [code] [formula] Then [formula] and [formula]."
     )
+
+
+@pytest.mark.parametrize(
+    ("tex", "expected"),
+    [
+        ("\\boldsymbol{\\theta}", "<mi>𝜽</mi>"),
+        ("\\bm{x}", "<mi>𝒙</mi>"),
+        ("\\mathit{h}", "<mi>ℎ</mi>"),
+        ("\\mathbf{12}", "<mn>𝟏𝟐</mn>"),
+        ("\\mathrm{d}x", '<mi mathvariant="normal">d</mi><mi>x</mi>'),
+    ],
+)
+def test_bold_and_italic_math_use_the_unicode_math_letters(tex, expected):
+    # Chrome and Firefox ignore mathvariant="bold-italic" and the like: a bold θ
+    # came out plain, and \mathrm{d} in italics.
+    html = render(f"${tex}$").html.split("<annotation")[0]
+    assert expected in html
+    assert 'mathvariant="bold' not in html and 'mathvariant="italic' not in html
