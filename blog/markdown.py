@@ -188,6 +188,8 @@ _ALIGNED = re.compile(
 _GATHERED = re.compile(
     r"\\begin\{(gathered|gather\*?)\}(?:\[[tcb]\])?(.*?)\\end\{\1\}", re.DOTALL
 )
+# Braces that group, not \{ and \} (which are printed).
+_BRACE = re.compile(r"(?<!\\)[{}]")
 # What is left of "&" and "\\" outside any environment that lays out rows.
 _STRAY_LAYOUT = ("<mi>&amp;</mi>", 'linebreak="newline"')
 
@@ -254,8 +256,11 @@ def tex_to_mathml(tex: str, display: bool) -> tuple[str | None, str | None]:
         return None, f"Could not render formula ({type(exc).__name__}): {_snippet(tex)}"
     mathml = "".join(out)
     warning = None
+    braces = _BRACE.findall(tex)
     if unknown:
         warning = f"Unsupported TeX command {', '.join(unknown)} in: {_snippet(tex)}"
+    elif braces.count("{") != braces.count("}"):
+        warning = f"Unbalanced {{ and }} in: {_snippet(tex)}"
     elif any(mark in mathml for mark in _STRAY_LAYOUT):
         warning = (
             "& and \\\\ only align and break lines inside an environment such as "

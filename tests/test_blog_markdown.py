@@ -719,3 +719,13 @@ def test_bold_and_italic_math_use_the_unicode_math_letters(tex, expected):
     html = render(f"${tex}$").html.split("<annotation")[0]
     assert expected in html
     assert 'mathvariant="bold' not in html and 'mathvariant="italic' not in html
+
+
+@pytest.mark.parametrize("tex", ["\\frac{a}{b", "\\frac{1", "x^{2"])
+def test_unbalanced_braces_are_flagged(tex):
+    # latex2mathml guessed (a/b, or a lone 1) without a word to the author.
+    assert render(f"${tex}$").warnings == [f"Unbalanced {{ and }} in: {tex}"]
+
+
+def test_escaped_braces_are_not_counted():
+    assert render("$\\{x \\mid x > 0\\}$ and $\\left\\{ x \\right.$").warnings == []
