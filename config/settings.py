@@ -320,6 +320,11 @@ SITE_TAGLINE = os.environ.get(
     "SITE_TAGLINE", "Notes on machine learning, code and math"
 )
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")) or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfigured(
+        f"SITE_URL={SITE_URL!r}: the address readers use, such as "
+        "https://blog.example.com (feeds and sitemaps link to it)"
+    )
 POSTS_PER_PAGE = env_number("POSTS_PER_PAGE", 10, minimum=1)
 
 INKSTONE_UPLOAD_MAX_BYTES = env_number("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1)

@@ -61,6 +61,7 @@ def test_numbers_keep_their_kind_and_default(monkeypatch):
         ("DATABASE_URL", "postgres://u@127.0.0.1:99999/x", "DATABASE_URL"),
         ("DATABASE_URL", "postgres://u@127.0.0.1:5432", "names no database"),
         ("POSTS_PER_PAGE", "0", "must be at least 1"),
+        ("SITE_URL", "blog.example.com", "the address readers use"),
     ],
 )
 def test_settings_refuse_to_start_on_a_bad_value(name, value, message):
