@@ -108,8 +108,9 @@ def _xml_text(text: str) -> str:
 
 # Browsers with MathML Core (Chrome, Firefox) honour mathvariant="normal" only: a bold
 # or italic variant (\boldsymbol, \bm, \mathbf on digits, \mathit) must be written
-# with the Unicode mathematical letters instead. Offsets from U+1D400; the few
-# letters Unicode had already (italic h is U+210E) are exceptions.
+# with the Unicode mathematical letters instead, in their blocks' order (capital
+# theta symbol ϴ sits between Ρ and Σ). Offsets from U+1D400; the few letters
+# Unicode had already (italic h is U+210E) are exceptions.
 _MATH_ALPHABETS = {
     "bold": {"A": 0x1D400, "a": 0x1D41A, "0": 0x1D7CE, "Α": 0x1D6A8, "α": 0x1D6C2},
     "italic": {"A": 0x1D434, "a": 0x1D44E, "Α": 0x1D6E2, "α": 0x1D6FC},
@@ -117,7 +118,7 @@ _MATH_ALPHABETS = {
 }
 _MATH_EXCEPTIONS = {("italic", "h"): "\u210e"}
 _RANGES = {"A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a": "abcdefghijklmnopqrstuvwxyz",
-           "0": "0123456789", "Α": "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ",
+           "0": "0123456789", "Α": "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡϴΣΤΥΦΧΨΩ",
            "α": "αβγδεζηθικλμνξοπρςστυφχψω"}  # fmt: skip
 _ENTITY = re.compile(r"&#x([0-9a-fA-F]+);")
 

@@ -708,6 +708,8 @@ def test_markers_in_a_row_read_as_one_in_the_excerpt():
     [
         ("\\boldsymbol{\\theta}", "<mi>𝜽</mi>"),
         ("\\bm{x}", "<mi>𝒙</mi>"),
+        ("\\boldsymbol{\\Sigma}", "<mi>𝜮</mi>"),  # past ϴ in the block
+        ("\\boldsymbol{\\Omega}", "<mi>𝜴</mi>"),
         ("\\mathit{h}", "<mi>ℎ</mi>"),
         ("\\mathbf{12}", "<mn>𝟏𝟐</mn>"),
         ("\\mathrm{d}x", '<mi mathvariant="normal">d</mi><mi>x</mi>'),
