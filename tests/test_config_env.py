@@ -53,6 +53,18 @@ def test_numbers_keep_their_kind_and_default(monkeypatch):
     assert env_number("POSTS_PER_PAGE", 10, minimum=1) == 10
 
 
+def load_settings(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` in a new interpreter that imports the settings under `env`."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import config.settings as s; {code}"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SECRET_KEY": "x" * 50, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -65,15 +77,7 @@ def test_numbers_keep_their_kind_and_default(monkeypatch):
     ],
 )
 def test_settings_refuse_to_start_on_a_bad_value(name, value, message):
-    env = {**os.environ, "DJANGO_SECRET_KEY": "x" * 50, name: value}
-    result = subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = load_settings("pass", **{name: value})
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("django.core.exceptions.ImproperlyConfigured")
@@ -81,13 +85,5 @@ def test_settings_refuse_to_start_on_a_bad_value(name, value, message):
 
 
 def test_lower_case_log_level_is_accepted():
-    env = {**os.environ, "DJANGO_SECRET_KEY": "x" * 50, "LOG_LEVEL": "warning"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import config.settings as s; print(s.LOG_LEVEL)"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = load_settings("print(s.LOG_LEVEL)", LOG_LEVEL="warning")
     assert result.stdout.strip() == "WARNING", result.stderr
