@@ -603,7 +603,7 @@ def _is_foreign(src: str) -> bool:
     origin = f"{parts.scheme or 'https'}://{parts.netloc}".lower()
     site = urlsplit(settings.SITE_URL)
     allowed = {f"{site.scheme}://{site.netloc}".lower()}
-    allowed.update(origin.lower().rstrip("/") for origin in settings.MEDIA_ORIGINS)
+    allowed.update(media.lower().rstrip("/") for media in settings.MEDIA_ORIGINS)
     return origin not in allowed
 
 

@@ -38,7 +38,7 @@ bin=$(pg_bin)
 # An empty database is a wrong DATABASE_URL, not a backup: on a Docker Compose host,
 # `make backup` reaches a freshly made embedded server (README, "Backups").
 tables=$("$bin/psql" -XAtq -d "$DATABASE_URL" -c "SELECT count(*) FROM pg_tables WHERE tablename = 'blog_post'")
-if [[ $tables != 1 ]]; then
+if [[ $tables == 0 ]]; then
   echo "no Inkstone tables in the database DATABASE_URL names: nothing to back up." >&2
   echo "Under Docker Compose, use the commands in the README's Backups section." >&2
   exit 1
