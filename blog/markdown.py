@@ -41,7 +41,7 @@ from .uploads import image_attributes
 
 logger = logging.getLogger(__name__)
 
-RENDERER_VERSION = 7
+RENDERER_VERSION = 8
 MAX_SOURCE_CHARS = 200_000
 MAX_HIGHLIGHTED_CHARS = 100_000  # per post; Pygments does about 100 KB/s
 MAX_MATH_CHARS = 5_000
@@ -469,8 +469,30 @@ def _assign_heading_ids(tokens: list[Token]) -> list[dict]:
             token.tag = tokens[i + 2].tag = "h2"
         level = int(token.tag[1])
         if 2 <= level <= 4:
-            toc.append({"level": level, "id": slug, "title": title})
+            entry = {"level": level, "id": slug, "title": title}
+            if formulas := _toc_html(tokens[i + 1]):
+                entry["html"] = formulas
+            toc.append(entry)
     return toc
+
+
+def _toc_html(inline: Token) -> str | None:
+    """A heading's title as the contents show it when it holds a formula: set as on
+    the page rather than as TeX (other markup is dropped, as in the plain title)."""
+    children = inline.children or []
+    if not any(child.type.startswith("math_inline") for child in children):
+        return None
+    parts, scratch = [], {"warnings": []}  # the heading itself reports problems
+    for child in children:
+        if child.type == "text":
+            parts.append(escapeHtml(child.content))
+        elif child.type == "code_inline":
+            parts.append(f"<code>{escapeHtml(child.content)}</code>")
+        elif child.type.startswith("math_inline"):
+            parts.append(_math(child.content, scratch, display=False, block=False))
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return sanitize("".join(parts))
 
 
 # A web address written straight after Chinese text (详见https://…): GFM autolinks

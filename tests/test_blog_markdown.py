@@ -294,6 +294,19 @@ def test_heading_ids_are_slugs_of_the_plain_title():
     ]
 
 
+def test_contents_show_a_heading_formula_rendered_not_as_tex():
+    rendered = render("## The $\\mathcal{L}$ loss of `fit()` <i>\n\n## Plain")
+    formula, plain = rendered.toc
+    assert formula["title"] == "The \\mathcal{L} loss of fit() <i>"
+    assert formula["html"].startswith(
+        'The <math xmlns="http://www.w3.org/1998/Math/MathML"'
+    )
+    assert "<mi>ℒ</mi>" in formula["html"]
+    assert formula["html"].endswith(" loss of <code>fit()</code> &lt;i&gt;")
+    assert "html" not in plain
+    assert rendered.warnings == []
+
+
 def test_heading_ids_never_collide_with_footnote_ids():
     rendered = render("## fn1\n\nx[^1]\n\n[^1]: note")
     assert rendered.toc[0]["id"] == "fn1-2"

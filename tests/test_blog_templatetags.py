@@ -27,6 +27,15 @@ def test_toc_items_escape_heading_titles():
     )
 
 
+def test_toc_items_show_a_rendered_title_when_there_is_one():
+    html = toc_items(
+        [{"level": 3, "id": "x", "title": r"\alpha", "html": "<math>α</math>"}]
+    )
+    assert html == (
+        '<li class="toc__item toc__item--h3"><a href="#x"><math>α</math></a></li>'
+    )
+
+
 @pytest.mark.django_db
 def test_list_meta_follows_the_language_and_script_prefix():
     """Reading times and tag links are kept per language and script prefix."""

@@ -245,10 +245,12 @@ def article_social_meta(post) -> str:
 
 
 def toc_items(toc: list[dict]) -> str:
-    """The <li> of each heading in a table of contents."""
+    """The <li> of each heading in a table of contents; a heading with a formula
+    carries its rendered (sanitized) title as "html"."""
     return "".join(
         f'<li class="toc__item toc__item--h{escape(str(item["level"]))}">'
-        f'<a href="#{escape(item["id"])}">{escape(item["title"])}</a></li>'
+        f'<a href="#{escape(item["id"])}">'
+        f"{item.get('html') or escape(item['title'])}</a></li>"
         for item in toc
     )
 
