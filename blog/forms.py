@@ -30,7 +30,11 @@ class PostBodyWidget(AdminMarkdownxWidget):
         # which templates/admin/base_site.html loads on every admin page.
         extend = False
         css = {"all": ["css/article.css"]}
-        js = ["markdownx/js/markdownx.js", "js/markdownx-upload.js"]
+        js = [
+            "markdownx/js/markdownx.js",
+            "js/markdownx-upload.js",
+            "js/preview-follow.js",
+        ]
 
     def render(self, name, value, attrs=None, renderer=None):
         textarea = super().render(name, value, attrs, renderer)

@@ -326,6 +326,60 @@ def test_preview_is_styled_like_the_public_page(new_context, guard):
         assert boxes["preview"] <= boxes["column"] <= boxes["viewport"], boxes
 
 
+def test_preview_stays_in_view_beside_a_long_post(new_context, guard):
+    # It was 640 px tall at the top of a textarea that grows with the text: at the
+    # end of a long post the author saw no preview at all.
+    get_user_model().objects.create_superuser(USERNAME, "editor@example.com", PASSWORD)
+    body = "\n\n".join(f"Paragraph {n}: the loss $L_{{{n}}}$." for n in range(150))
+    post = PostFactory(title="A long post", body=body)
+    change_url = f"/admin/blog/post/{post.pk}/change/"
+    guard.expect_console(ADMIN_FAVICON_404)
+    page = new_context(viewport=DESKTOP).new_page()
+    log_in(page, change_url)
+    page.locator(".markdownx-preview math").first.wait_for()
+    editor = page.locator("#id_body")
+    editor.focus()
+    page.keyboard.press("Control+End")
+    page.evaluate(
+        "() => document.getElementById('id_body').scrollIntoView({block: 'end'})"
+    )
+    boxes = page.evaluate(
+        """() => {
+            const editor = document.getElementById("id_body").getBoundingClientRect();
+            const preview = document.querySelector(".markdownx-preview")
+                .getBoundingClientRect();
+            return {editor: editor.height, top: preview.top, bottom: preview.bottom,
+                    height: preview.height, viewport: window.innerHeight};
+        }"""
+    )
+    assert boxes["editor"] > 2 * boxes["viewport"], boxes
+    assert 0 <= boxes["top"] and boxes["bottom"] <= boxes["viewport"], boxes
+    assert boxes["height"] > 0.8 * boxes["viewport"], boxes
+    # At the end of the Markdown the preview shows the end of the post, and halfway
+    # down, the middle.
+    last = page.locator(".markdownx-preview p").last
+    page.wait_for_function(
+        """() => {
+            const p = document.querySelector(".markdownx-preview");
+            return p.scrollTop > 0 && p.scrollTop + p.clientHeight >= p.scrollHeight - 2;
+        }"""
+    )
+    assert "Paragraph 149" in last.inner_text()
+    page.evaluate(
+        """() => {
+            const box = document.getElementById("id_body").getBoundingClientRect();
+            window.scrollBy(0, box.top + (box.height - window.innerHeight) / 2);
+        }"""
+    )
+    page.wait_for_function(
+        """() => {
+            const p = document.querySelector(".markdownx-preview");
+            const share = p.scrollTop / (p.scrollHeight - p.clientHeight);
+            return share > 0.4 && share < 0.6;
+        }"""
+    )
+
+
 def test_chinese_preview_is_set_like_the_chinese_page(new_context, guard):
     # The preview did not know the text's language: Chinese was set with English
     # line spacing, and quotes and dashes came from the Latin font.
