@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from .models import Post
@@ -14,10 +15,13 @@ _RELATIVE_URL = re.compile(r'(\s(?:href|src)=")/(?!/)')
 _RELATIVE_SRCSET = re.compile(r'(\ssrcset="[^"]*")')
 # A heading's "#" link (blog.markdown) is for the page; a feed reader shows it as text.
 _HEADING_ANCHOR = re.compile(r'(?:&nbsp;| )<a class="heading-anchor"[^>]*>#</a>')
+_FRAGMENT_URL = re.compile(r'(\shref=")#')
 
 
-def absolute_html(html: str) -> str:
-    """Feed readers resolve nothing: make site-relative links and images absolute."""
+def absolute_html(html: str, page_url: str) -> str:
+    """Feed readers resolve nothing: make site-relative links and images absolute,
+    and links within the post (footnotes) links to its page."""
+    html = _FRAGMENT_URL.sub(rf"\1{page_url}#", html)
     html = _RELATIVE_URL.sub(rf"\1{settings.SITE_URL}/", html)
     return _RELATIVE_SRCSET.sub(
         lambda m: re.sub(r'(["\s,])/(?!/)', rf"\1{settings.SITE_URL}/", m.group()), html
@@ -48,7 +52,8 @@ class LatestPostsFeed(Feed):
         return post.title
 
     def item_description(self, post):
-        return absolute_html(_HEADING_ANCHOR.sub("", post.body_html))
+        body = _HEADING_ANCHOR.sub("", post.body_html)
+        return absolute_html(body, self.item_link(post))
 
     def item_link(self, post):
         return settings.SITE_URL + post.get_absolute_url()
@@ -70,8 +75,11 @@ class LatestPostsFeed(Feed):
 
 
 class FullTextAtom1Feed(Atom1Feed):
-    """Atom with the post's body as <content>, Atom's element for the full text, and
-    its excerpt as the <summary> (an abstract)."""
+    """Atom with the post's body as <content>, Atom's element for the full text, its
+    excerpt as the <summary> (an abstract), and each entry in its own language."""
+
+    def item_attributes(self, item):
+        return {**super().item_attributes(item), "xml:lang": item["language"]}
 
     def add_item_elements(self, handler, item):
         super().add_item_elements(handler, item)
@@ -82,10 +90,14 @@ class FullTextAtom:
     feed_type = FullTextAtom1Feed
 
     def item_description(self, post):
-        return post.excerpt
+        # Atom1Feed marks the summary as HTML; the excerpt is text ("<T>" is code).
+        return escape(post.excerpt)
 
     def item_extra_kwargs(self, post):
-        return {"content": LatestPostsFeed.item_description(self, post)}
+        return {
+            "content": LatestPostsFeed.item_description(self, post),
+            "language": post.lang,
+        }
 
 
 class LatestPostsAtomFeed(FullTextAtom, LatestPostsFeed):

@@ -70,6 +70,41 @@ def test_atom_entries_carry_the_body_as_content_and_the_excerpt_as_summary(clien
         assert f'src="{SITE}/media/uploads/a.webp"' in content.text
 
 
+def test_atom_summary_shows_text_that_looks_like_markup_as_text(client):
+    # The excerpt is text, and Atom1Feed marks the summary as HTML: a feed reader
+    # dropped "<T>" and loaded the image.
+    PostFactory(
+        title="Generics", body="Use `Vec<T>` and never <img src=x onerror=alert(1)>."
+    )
+    [entry] = parse(client, reverse("feed_atom")).entries
+    # HTML that a reader shows as the text itself.
+    assert entry.summary_detail.type == "text/html"
+    assert entry.summary == (
+        "Use Vec&lt;T&gt; and never &lt;img src=x onerror=alert(1)&gt;."
+    )
+    assert "<img" not in entry.content[0].value.replace("&lt;img", "")
+
+
+def test_atom_entries_are_in_their_own_language_and_footnotes_link_to_the_page(
+    client,
+):
+    english = PostFactory(title="Notes", body="A claim.[^1]\n\n[^1]: The source.")
+    PostFactory(
+        title="注意力", body="这是一篇关于注意力机制的中文文章，讲清楚它的来龙去脉。"
+    )
+    root = ElementTree.fromstring(client.get(reverse("feed_atom")).content)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    entries = {e.find("a:title", ns).text: e for e in root.findall("a:entry", ns)}
+    assert entries["注意力"].get(lang) == "zh-hans"
+    assert entries["Notes"].get(lang) == "en"
+    page = SITE + english.get_absolute_url()
+    content = entries["Notes"].find("a:content", ns).text
+    assert f'href="{page}#fn1"' in content
+    assert f'href="{page}#fnref1"' in content
+    assert 'href="#' not in content
+
+
 def test_atom_feed_has_updated_dates_and_self_link(client):
     visible_and_hidden_posts()
     feed = parse(client, reverse("feed_atom"))
