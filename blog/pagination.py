@@ -30,6 +30,7 @@ from django.db.models.functions import RowNumber
 from django.db.models.lookups import Exact
 from django.http import Http404
 from django.utils.functional import cached_property
+from django.utils.http import urlencode
 
 DEEP_OFFSET = 200
 ANCHOR_STEP = 500
@@ -157,15 +158,28 @@ class ReaderPaginator(Paginator):
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
+# Every query parameter a reader page reads: the search words, a list's page number
+# and a sitemap section's page. Others (utm_source, fbclid, …) change nothing.
+READER_PARAMETERS = ("q", "page", "p")
+
+
+def reader_query(query, **changes) -> str:
+    """A reader page's query string as its views read it: each parameter they use,
+    once, with the value QueryDict.get() gives (the last), in a fixed order, with
+    `changes` applied (None drops one). The page cache keys pages on it, so URLs
+    that differ only in other parameters share one entry, and links carry no more."""
+    values = {name: query.get(name) for name in READER_PARAMETERS if name in query}
+    values.update(changes)
+    return urlencode([(k, v) for k, v in values.items() if v is not None])
+
+
 def count_key(request) -> str | None:
     """The cache key of a list's total: the content token plus the URL without its
     page number. None when the page cache computed no token for this request."""
     token = getattr(request, "content_token", None)
     if not token:
         return None
-    query = request.GET.copy()
-    query.pop("page", None)
-    raw = f"{token}|{request.path}|{query.urlencode()}"
+    raw = f"{token}|{request.path}|{reader_query(request.GET, page=None)}"
     return "count:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 

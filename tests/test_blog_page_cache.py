@@ -191,6 +191,23 @@ def test_query_strings_are_cached_separately(client):
     assert page1.content != page2.content
 
 
+def test_parameters_a_page_does_not_read_share_its_cache_entry(client):
+    # Every "?r=N" was rendered and stored anew: a million feeds of 0.4 MB each.
+    PostFactory.create_batch(12)
+    for url in (reverse("feed_atom"), reverse("blog:post_list") + "?page=2"):
+        separator = "&" if "?" in url else "?"
+        first = client.get(url)
+        for extra in ("r=1", "r=2", "utm_source=news&fbclid=abc"):
+            again = client.get(f"{url}{separator}{extra}")
+            assert again["X-Cache"] == "HIT", (url, extra)
+            assert again.content == first.content
+    # The parameters it reads still count, the last of a repeated one as Django reads it.
+    assert client.get("/?page=1&page=2").content == client.get("/?page=2").content
+    search = client.get("/search/", {"q": "Post"})
+    assert client.get("/search/", {"q": "other"})["X-Cache"] == "MISS"
+    assert client.get("/search/?utm=1&q=Post")["ETag"] == search["ETag"]
+
+
 def test_admin_and_health_are_never_cached(client):
     for url in (reverse("admin:login"), "/healthz"):
         client.get(url)

@@ -207,10 +207,15 @@ def test_every_paginated_list_names_its_page_and_links_its_neighbours(client):
     ):
         query = "?q=Post&amp;" if "?" in url else "?"
         separator = "&" if "?" in url else "?"
-        html = client.get(f"{url}{separator}page=2").content.decode()
+        # A tracking parameter is not carried into the links.
+        html = client.get(f"{url}{separator}page=2&utm_source=x").content.decode()
         assert "<title>Page 2 · " in html, url
-        assert f'<link rel="prev" href="{query}page=1">' in html, url
+        # Page 1 is the list's own URL, as its canonical link says.
+        first_url = "?q=Post" if "?" in url else url
+        assert f'<link rel="prev" href="{first_url}">' in html, url
         assert f'<link rel="next" href="{query}page=3">' in html, url
+        assert f'href="{first_url}" rel="prev">' in html, url
+        assert "utm_source" not in html, url
         first = client.get(url).content.decode()
         assert "<title>Page" not in first and 'rel="prev"' not in first, url
 

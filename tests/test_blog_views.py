@@ -77,7 +77,7 @@ def test_pagination_ten_per_page_with_rel_links(client):
     assert 'rel="next"' in first.content.decode()
     assert 'rel="prev"' not in first.content.decode()
     middle = client.get(reverse("blog:post_list"), {"page": 2}).content.decode()
-    assert 'href="?page=1" rel="prev"' in middle
+    assert 'href="/" rel="prev"' in middle
     assert 'href="?page=3" rel="next"' in middle
     last = client.get(reverse("blog:post_list"), {"page": 3})
     assert len(last.context["posts"]) == 3
@@ -572,3 +572,17 @@ def test_a_reader_page_sets_no_message_cookie_or_session(client):
     response = client.get(post.get_absolute_url())
     assert response.cookies == {}
     assert not isinstance(response.wsgi_request._messages._wrapped, BaseStorage)
+
+
+def test_search_pages_are_canonical_with_their_words_and_a_404_with_none(
+    client, settings
+):
+    settings.SITE_URL = "https://blog.example"
+    PostFactory.create_batch(12, title="Post about torch")
+    html = client.get("/search/?q=torch&page=2&utm_source=x").content.decode()
+    canonical = "https://blog.example/search/?q=torch&amp;page=2"
+    assert f'<link rel="canonical" href="{canonical}">' in html
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404
+    assert 'rel="canonical"' not in missing.content.decode()
+    assert "og:url" not in missing.content.decode()

@@ -8,7 +8,6 @@ from django import template
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.template.defaulttags import querystring
 from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
@@ -16,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
 from blog.context_processors import site_urls
-from blog.pagination import is_page_number
+from blog.pagination import is_page_number, reader_query
 from blog.slug_urls import slug_url
 
 register = template.Library()
@@ -90,13 +89,23 @@ def current_section(context, prefix: str) -> str | None:
 
 @register.simple_tag(takes_context=True)
 def canonical_url(context) -> str:
-    """SITE_URL + path, keeping only the page number (no tracking parameters)."""
+    """SITE_URL + path and the parameters the page reads (no tracking parameters);
+    page 1 has no number."""
     request = context["request"]
     url = settings.SITE_URL + iri_to_uri(request.path)
     page = request.GET.get("page")
-    if page and is_page_number(page) and page != "1":
-        url += f"?page={page}"
-    return url
+    page = page if page and is_page_number(page) and page != "1" else None
+    query = reader_query(request.GET, page=page)
+    return f"{url}?{query}" if query else url
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number: int) -> str:
+    """The URL of page `number` of this list, keeping the other parameters the page
+    reads (the search words) and no others; page 1 has no number."""
+    request = context["request"]
+    query = reader_query(request.GET, page=None if number == 1 else number)
+    return f"?{query}" if query else iri_to_uri(request.path)
 
 
 @register.simple_tag(takes_context=True)
@@ -106,7 +115,7 @@ def page_links(context) -> str:
     if page is None:
         return ""
     links = [
-        f'<link rel="{rel}" href="{escape(querystring(context, page=number))}">'
+        f'<link rel="{rel}" href="{escape(page_url(context, number))}">'
         for rel, has, number in (
             ("prev", page.has_previous, page.number - 1),
             ("next", page.has_next, page.number + 1),

@@ -353,7 +353,7 @@ def test_preview_stays_in_view_beside_a_long_post(new_context, guard):
         }"""
     )
     assert boxes["editor"] > 2 * boxes["viewport"], boxes
-    assert 0 <= boxes["top"] and boxes["bottom"] <= boxes["viewport"], boxes
+    assert boxes["top"] >= 0 and boxes["bottom"] <= boxes["viewport"], boxes
     assert boxes["height"] > 0.8 * boxes["viewport"], boxes
     # At the end of the Markdown the preview shows the end of the post, and halfway
     # down, the middle.
