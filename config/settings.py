@@ -144,8 +144,11 @@ if CACHE_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "OPTIONS": {"MAX_ENTRIES": 5000},
+            "BACKEND": "config.bounded_cache.BoundedLocMemCache",
+            "OPTIONS": {
+                "MAX_ENTRIES": 5000,
+                "MAX_BYTES": env_number("CACHE_MAX_MB", 48, minimum=1) << 20,
+            },
         }
     }
 
