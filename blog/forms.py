@@ -11,7 +11,7 @@ from .models import Post, Tag
 
 def split_tag_names(value: str) -> list[str]:
     """Split on ASCII or full-width commas, dropping blanks and case-insensitive repeats."""
-    names = (name.strip() for name in value.replace("，", ",").split(","))
+    names = (markdown.clean_line(name) for name in value.replace("，", ",").split(","))
     unique: dict[str, str] = {}
     for name in names:
         if name:

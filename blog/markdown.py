@@ -72,6 +72,13 @@ _LATIN_WORD = re.compile(
     r"[A-Za-z0-9\u00c0-\u024f]+(?:['’._-][A-Za-z0-9\u00c0-\u024f]+)*"
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# XML 1.0 (so every feed) refuses the C0 controls but tab, newline and carriage
+# return. Pasted from Word (\f) or a terminal (\x1b), a post shows them as their
+# control pictures (␌, ␛), which nothing refuses.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A title or a name is one line: no controls at all, and no bidirectional overrides
+# or isolates, which turned the text around them on the page.
+_LINE_CONTROL = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _LANG = re.compile(r"[A-Za-z0-9_+#.-]{1,40}")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _RESERVED_ID = re.compile(r"fn(?:ref)?\d+")  # the footnote plugin's ids
@@ -981,7 +988,14 @@ def excerpt(text: str, language: str) -> str:
 def _clean_source(text: str) -> str:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    return _SURROGATE.sub("\ufffd", text)
+    text = _SURROGATE.sub("\ufffd", text)
+    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())), text)
+
+
+def clean_line(text: str) -> str:
+    """A title or a name as one line of plain text (see _LINE_CONTROL)."""
+    text = _SURROGATE.sub("\ufffd", _LINE_CONTROL.sub(" ", text or ""))
+    return " ".join(text.split())
 
 
 def _fallback(text: str, warning: str) -> Rendered:

@@ -62,6 +62,7 @@ class Tag(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        self.name = markdown.clean_line(self.name)
         if not self.slug:
             self.slug = unique_slug(Tag, self.name, self.pk, max_length=60)
         super().save(*args, **kwargs)
@@ -293,6 +294,7 @@ class Post(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
+        self.title = markdown.clean_line(self.title)
         if not self.slug:
             self.slug = unique_slug(
                 Post, self.title, self.pk, reserved=self.redirects_elsewhere

@@ -239,3 +239,27 @@ def test_tag_sitemap_dates_each_tag_by_its_newest_published_post(client):
     ]
     lastmod = urls[0].find("s:lastmod", SITEMAP_NS).text
     assert lastmod == timezone.localtime(newest.published_at).date().isoformat()
+
+
+def test_control_characters_pasted_into_a_post_leave_the_feeds_working(client):
+    # One \x0b in a title or a body made every feed answer 500.
+    tag = TagFactory(name="Py\x0bthon")
+    post = PostFactory(
+        title="Title\x0bwith VT \u202eevil",
+        body="Pasted from Word:\x0cpage break and \x1b[31mansi\x1b[0m.",
+        tags=[tag],
+    )
+    post.refresh_from_db()
+    tag.refresh_from_db()
+    assert post.title == "Title with VT evil"
+    assert tag.name == "Py thon"
+    assert "Word:␌page break and ␛[31mansi␛[0m." in post.body_html
+    for url in (
+        reverse("feed_atom"),
+        reverse("feed_rss"),
+        reverse("blog:tag_feed_atom", args=[tag.slug]),
+    ):
+        [entry] = parse(client, url).entries
+        assert entry.title == "Title with VT evil"
+    html = client.get(post.get_absolute_url()).content.decode()
+    assert "\x0b" not in html and "\u202e" not in html
