@@ -13,8 +13,13 @@ class AuthorDetailView(ReaderPaginationMixin, ListView):
     template_name = "accounts/author_detail.html"
 
     def get_queryset(self):
+        # Only authors have a page: a 404 for every other account, so that the URL
+        # does not tell which usernames exist.
         self.author = get_object_or_404(
-            get_user_model(), username=self.kwargs["username"], is_active=True
+            get_user_model(),
+            username=self.kwargs["username"],
+            is_active=True,
+            pk__in=Post.objects.published().values("author"),
         )
         return Post.objects.published().by_author(self.author).for_list()
 

@@ -255,6 +255,17 @@ def test_unknown_tag_and_author_are_404(client):
     )
 
 
+def test_accounts_without_published_posts_have_no_author_page(client):
+    # The page told anyone which usernames exist (the admin's, say).
+    reader = UserFactory(username="reader")
+    staff = UserFactory(username="limited", is_staff=True)
+    PostFactory(author=staff, status=Post.Status.DRAFT)
+    for user in (reader, staff):
+        assert client.get(user.get_absolute_url()).status_code == 404
+    PostFactory(author=staff)
+    assert client.get(staff.get_absolute_url()).status_code == 200
+
+
 def test_a_tag_only_unpublished_posts_carry_is_not_shown(client):
     secret = TagFactory(name="Unannounced")
     draft, scheduled = hidden_posts(tags=[secret])

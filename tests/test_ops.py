@@ -318,6 +318,27 @@ def test_lockouts_behind_the_proxy_count_each_client_address(client, settings):
     assert editor.status_code == 302
 
 
+def test_failures_elsewhere_do_not_lock_an_author_out(client, settings):
+    # Five wrong passwords for a username from anywhere locked it everywhere, and an
+    # attempt an hour kept it locked.
+    settings.AXES_ENABLED = True
+    settings.TRUSTED_PROXY_COUNT = 1
+    UserFactory(username="editor", is_staff=True)
+    url = reverse("admin:login")
+    for n in range(settings.AXES_FAILURE_LIMIT + 2):
+        client.post(
+            url,
+            {"username": "editor", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        )
+    from_home = Client().post(
+        url,
+        {"username": "editor", "password": "correct horse battery staple"},
+        HTTP_X_FORWARDED_FOR="198.51.100.4",
+    )
+    assert from_home.status_code == 302
+
+
 @pytest.mark.parametrize(
     ("count", "forwarded_for", "expected"),
     [
