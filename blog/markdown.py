@@ -613,6 +613,24 @@ def _heading_close(self, tokens, idx, options, env) -> str:
     )
 
 
+def _list_item_open(self, tokens, idx, options, env) -> str:
+    """markdown-it's list item, whose task checkbox had no name: it gets the item's
+    text, which is what it says is done or not."""
+    token = tokens[idx]
+    html = self.renderToken(tokens, idx, options, env)
+    if token.meta and "checked" in token.meta:
+        inline = next(
+            (t for t in tokens[idx + 1 : idx + 3] if t.type == "inline"), None
+        )
+        label = escapeHtml(_inline_text(inline)) if inline else ""
+        checked = ' checked=""' if token.meta["checked"] else ""
+        html += (
+            '<input class="task-list-item-checkbox" disabled="" type="checkbox"'
+            f'{checked} aria-label="{label}"> '
+        )
+    return html
+
+
 def _link_open(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     if env["rel"] and is_external(token.attrGet("href") or "", env["hosts"]):
@@ -827,6 +845,12 @@ def _build_parser() -> MarkdownIt:
         "image": _image,
         "table_open": lambda *a: '<div class="table-wrap" tabindex="0"><table>\n',
         "table_close": lambda *a: "</table></div>\n",
+        "list_item_open": _list_item_open,
+        # Screen readers name the section and its links in the reader's language.
+        "footnote_block_open": lambda *a: (
+            '<hr class="footnotes-sep">\n<section class="footnotes" role="doc-endnotes">'
+            '\n<ol class="footnotes-list">\n'
+        ),
     }
     for name, rule in rules.items():
         md.add_render_rule(name, rule)
@@ -860,7 +884,7 @@ _ATTRIBUTES = {
     "li": {"id"},
     "ol": {"start"},
     "div": {"data-lang"},
-    "input": {"checked", "disabled"},
+    "input": {"checked", "disabled", "aria-label"},
     **{tag: {"id"} for tag in _HEADINGS},
     **{tag: set(_MATH_ATTRIBUTES) for tag in _MATH_TAGS},
 }
@@ -870,6 +894,7 @@ _ATTRIBUTE_VALUES = {
     "input": {"type": {"checkbox"}},
     "div": {"tabindex": {"0"}},
     "pre": {"tabindex": {"0"}},
+    "section": {"role": {"doc-endnotes"}},
     "annotation": {"encoding": {"application/x-tex"}},
 }
 _ALIGNMENTS = {"align-left", "align-center", "align-right"}

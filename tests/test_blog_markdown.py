@@ -228,7 +228,7 @@ def test_column_alignment_is_a_class_not_an_inline_style():
 def test_footnotes_link_both_ways():
     html = render("Claim[^a].\n\n[^a]: Source **here**.").html
     assert '<sup class="footnote-ref"><a href="#fn1" id="fnref1">[1]</a></sup>' in html
-    assert '<section class="footnotes">' in html
+    assert '<section class="footnotes" role="doc-endnotes">' in html
     assert '<li id="fn1" class="footnote-item"><p>Source <strong>here</strong>.' in html
     assert '<a href="#fnref1" class="footnote-backref">' in html
 
@@ -238,9 +238,9 @@ def test_task_lists_render_disabled_checkboxes():
     assert html == (
         '<ul class="contains-task-list">\n'
         '<li class="task-list-item"><input class="task-list-item-checkbox" '
-        'disabled="" type="checkbox"> todo</li>\n'
+        'disabled="" type="checkbox" aria-label="todo"> todo</li>\n'
         '<li class="task-list-item"><input class="task-list-item-checkbox" '
-        'disabled="" type="checkbox" checked=""> done</li>\n</ul>\n'
+        'disabled="" type="checkbox" checked="" aria-label="done"> done</li>\n</ul>\n'
     )
 
 
@@ -769,3 +769,12 @@ def test_autolinks_of_every_kind_still_work_and_a_refused_scheme_keeps_its_text(
     assert '<a href="http://www.x.org"' in html
     assert '<a href="mailto:a@b.com">a@b.com</a>' in html
     assert "and xmpp:a@b.co." in html  # not a link here, and not ":a@b.co"
+
+
+def test_task_checkboxes_are_named_by_their_item_and_footnotes_are_endnotes():
+    # axe: a checkbox without a name ("label", critical); a footnote section without
+    # one.
+    html = render("- [x] ship `v2`\n- [ ] write *docs*\n\nA[^1]\n\n[^1]: note").html
+    assert 'type="checkbox" checked="" aria-label="ship v2">' in html
+    assert 'type="checkbox" aria-label="write docs">' in html
+    assert '<section class="footnotes" role="doc-endnotes">' in html

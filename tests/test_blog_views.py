@@ -159,9 +159,12 @@ def test_article_links_its_neighbours_and_related_posts_escaped(client):
     html = client.get(middle.get_absolute_url()).content.decode()
     assert (
         f'<a class="post-nav__prev" href="{first.get_absolute_url()}" rel="prev">'
-        "<span>← Previous</span>&lt;b&gt;First&lt;/b&gt;</a>"
+        '<span>← Previous</span><span class="visually-hidden">: </span>'
+        "&lt;b&gt;First&lt;/b&gt;</a>"
     ) in html
-    assert "<span>Next →</span>Last &amp; best</a>" in html
+    assert (
+        '<span>Next →</span><span class="visually-hidden">: </span>Last &amp; best</a>'
+    ) in html
     assert 'class="related"' not in html  # middle shares no tag
     html = client.get(first.get_absolute_url()).content.decode()
     # No previous post: an empty span keeps the next link in its place.

@@ -333,6 +333,11 @@ def related_aside(posts: list) -> str:
     )
 
 
+# Between "← Previous" and the title in a link's name, for screen readers (on screen
+# they are on two lines).
+SEPARATOR = '<span class="visually-hidden">: </span>'
+
+
 @register.simple_tag
 def post_nav(previous_post, next_post) -> str:
     """Links to the previous and the next post; an empty <span> keeps the next link
@@ -344,13 +349,14 @@ def post_nav(previous_post, next_post) -> str:
         url = escape(previous_post.get_absolute_url(prefix))
         links = (
             f'<a class="post-nav__prev" href="{url}" rel="prev">'
-            f"<span>← {words['previous']}</span>{escape(previous_post.title)}</a>"
+            f"<span>← {words['previous']}</span>{SEPARATOR}"
+            f"{escape(previous_post.title)}</a>"
         )
     if next_post:
         url = escape(next_post.get_absolute_url(prefix))
         links += (
             f'\n  <a class="post-nav__next" href="{url}" rel="next">'
-            f"<span>{words['next']} →</span>{escape(next_post.title)}</a>"
+            f"<span>{words['next']} →</span>{SEPARATOR}{escape(next_post.title)}</a>"
         )
     return mark_safe(
         f'<nav class="post-nav" aria-label="{words["more"]}">\n  {links}\n</nav>'

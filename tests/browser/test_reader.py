@@ -1,8 +1,10 @@
 """What a reader does: page through posts, read, follow tags, search, pick a theme."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from blog.models import Post
 from tests.factories import PostFactory
@@ -267,3 +269,27 @@ def test_a_long_inline_formula_scrolls_in_its_paragraph_on_a_phone(
         " p.scrollHeight - p.clientHeight])"
     )
     assert boxes == [[True, 0], [False, 0]]  # scrolls sideways; nothing cut off
+
+
+def test_a_neighbours_long_unbreakable_title_does_not_widen_a_phone_page(
+    live_server, new_context
+):
+    # The previous/next links took the width of the title's longest word (458 px).
+    long_word = "torch.nn.functional.scaled_dot_product_attention_and_friends"
+    older = PostFactory(
+        title=f"Versus {long_word}",
+        published_at=timezone.now() - timedelta(days=2),
+    )
+    post = PostFactory(published_at=timezone.now() - timedelta(days=1))
+    newer = PostFactory(
+        title=f"Pneumonoultramicroscopicsilicovolcanoconiosis {long_word}"
+    )
+    page = new_context(
+        viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True
+    ).new_page()
+    for shown in (post, older, newer):
+        page.goto(shown.get_absolute_url())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, shown
+    page.goto(post.get_absolute_url())
+    name = page.locator("a.post-nav__prev").evaluate("a => a.innerText")
+    assert long_word in name.replace("\n", "")
