@@ -30,3 +30,13 @@ class User(AbstractUser):
     @property
     def name(self) -> str:
         return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_author(self) -> bool:
+        """Staff who may write or edit posts: they use the editor's preview and
+        uploads, and see drafts and scheduled posts at their URL."""
+        return (
+            self.is_active
+            and self.is_staff
+            and (self.has_perm("blog.add_post") or self.has_perm("blog.change_post"))
+        )

@@ -1,6 +1,8 @@
 import difflib
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.http import Http404
 from django.urls import reverse_lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +29,16 @@ class PostAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "author":  # a reader's account is no author
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not version_id.isdigit():  # simple_history answered 500
+            raise Http404("No such version.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_changeform_initial_data(self, request):
         return {

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchRank, SearchVector, SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import (
     BooleanField,
@@ -464,6 +465,14 @@ class SlugRedirect(models.Model):
 
     def get_absolute_url(self) -> str:
         return slug_url("blog:post_detail", "slug", self.old_slug)
+
+    def clean(self):
+        # Another post's URL: the live post would go on winning, and the redirect
+        # would be a lie in the list.
+        if Post.objects.filter(slug=self.old_slug).exists():
+            raise ValidationError(
+                {"old_slug": _("A post has this slug: its URL cannot redirect.")}
+            )
 
 
 class ContentVersion(models.Model):

@@ -325,8 +325,8 @@ class ImageUploadView(View):
 
     def dispatch(self, request, *args, **kwargs):
         # staff_member_required also wraps this view in config/urls.py.
-        if not (request.user.is_active and request.user.is_staff):
-            return _error(_("Only staff members can upload images."), 403)
+        if not getattr(request.user, "is_author", False):
+            return _error(_("Only authors can upload images."), 403)
         return super().dispatch(request, *args, **kwargs)
 
     def http_method_not_allowed(self, request, *args, **kwargs):

@@ -7,12 +7,17 @@ import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sitemaps import views as sitemap_views
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.models import DEFERRED, Count, Q
 from django.db.models.functions import TruncMonth
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
+)
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,8 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
+from markdownx.views import MarkdownifyView
 
-from . import search
+from . import markdown, search
 from .models import LIST_FIELDS, TAG_COLUMNS, Post, PostLink, SlugRedirect, Tag
 from .pagination import ReaderPaginationMixin, is_page_number
 from .templatetags.blog_tags import POST_BODY_MARK
@@ -293,12 +299,16 @@ def post_detail(request, slug: str):
     old slug redirects to the post's current URL."""
     # Without a session there is no staff user to look up (2% of a cold article).
     signed_in = settings.SESSION_COOKIE_NAME in request.COOKIES
-    post = article(slug, preview=signed_in and request.user.is_staff)
+    post = article(
+        slug, preview=signed_in and getattr(request.user, "is_author", False)
+    )
     if post is None:
         redirect = (
             SlugRedirect.objects.filter(old_slug=slug).select_related("post").first()
         )
-        if redirect and (redirect.post.is_published or request.user.is_staff):
+        if redirect and (
+            redirect.post.is_published or getattr(request.user, "is_author", False)
+        ):
             url = redirect.post.get_absolute_url()
             query = request.META.get("QUERY_STRING", "")
             return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
@@ -413,12 +423,9 @@ class PostMonthArchiveView(ReaderPaginationMixin, MonthArchiveView):
 
 @require_safe
 def post_search(request):
-    query = request.GET.get("q", "")
-    query = (
-        query.encode("utf-8", "replace")
-        .decode("utf-8")
-        .strip()[: search.MAX_QUERY_CHARS]
-    )
+    # One line of text: a NUL or another control character was echoed into the
+    # page's title and search box.
+    query = markdown.clean_line(request.GET.get("q", ""))[: search.MAX_QUERY_CHARS]
     terms = search.query_terms(query)
     # One query finds and ranks the (bounded) candidates; the count and the page
     # come from its ids instead of finding them all again.
@@ -473,3 +480,15 @@ def sitemap_section(request, **kwargs):
     if page and not is_page_number(page):
         raise Http404("No such page.")
     return sitemap_views.sitemap(request, **kwargs)
+
+
+class PreviewView(MarkdownifyView):
+    """markdownx's preview endpoint (config/urls.py), for authors only; a request
+    without "content" answered 500."""
+
+    def post(self, request, *args, **kwargs):
+        if not request.user.is_author:
+            raise PermissionDenied
+        if "content" not in request.POST:
+            return HttpResponseBadRequest("The preview needs the post's content.")
+        return super().post(request, *args, **kwargs)

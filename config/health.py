@@ -4,13 +4,13 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 _migrations_checked = False
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """The process is alive; touches nothing else."""
     return JsonResponse({"status": "ok"})
@@ -25,7 +25,7 @@ def _unready(reason: str) -> JsonResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def readyz(request):
     """The database answers and every migration is applied."""
     global _migrations_checked

@@ -117,7 +117,11 @@ def content_security_policy() -> tuple[str, str]:
     the settings once. django-csp's own middleware builds both on every response
     (3% of an article's CPU, uncached); Inkstone's policy never varies by request:
     no nonces, no per-view decorators, so responses stay cacheable."""
-    return build_policy(), build_policy(report_only=True)
+    # Directives in one order in every process (django-csp follows a set's).
+    return tuple(
+        "; ".join(sorted(policy.split("; ")))
+        for policy in (build_policy(), build_policy(report_only=True))
+    )
 
 
 @receiver(setting_changed)

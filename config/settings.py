@@ -262,6 +262,8 @@ LOGGING = {
 # Third party
 
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
+# Where a login without a (safe) "next" goes: there is no /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"
 
 AXES_FAILURE_LIMIT = env_number("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_number("AXES_COOLOFF_HOURS", 1.0, kind=float)

@@ -5,7 +5,6 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
-from markdownx.views import MarkdownifyView
 
 from blog import feeds, views
 from blog.sitemaps import sitemaps
@@ -20,7 +19,7 @@ markdownx_urls = [
     ),
     path(
         "markdownify/",
-        staff_member_required(MarkdownifyView.as_view()),
+        staff_member_required(views.PreviewView.as_view()),
         name="markdownx_markdownify",
     ),
 ]

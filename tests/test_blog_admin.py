@@ -258,3 +258,67 @@ def test_saving_an_unchanged_date_keeps_it_to_the_microsecond(staff_client, staf
     latest = post.history.first()
     changed = {c.field for c in latest.diff_against(latest.prev_record).changes}
     assert "body" in changed and "published_at" not in changed
+
+
+def test_staff_without_post_permissions_cannot_preview_upload_or_read_drafts(client):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    limited = UserFactory(is_staff=True)
+    draft = PostFactory(status=Post.Status.DRAFT)
+    client.force_login(limited)
+    assert (
+        client.post(reverse("markdownx_markdownify"), {"content": "x"}).status_code
+        == 403
+    )
+    assert client.post(reverse("markdownx_upload")).status_code == 403
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    limited.user_permissions.add(Permission.objects.get(codename="change_post"))
+    client.force_login(limited)
+    assert (
+        client.post(reverse("markdownx_markdownify"), {"content": "x"}).status_code
+        == 200
+    )
+    assert client.get(draft.get_absolute_url()).status_code == 200
+
+
+def test_preview_without_content_is_a_bad_request_not_an_error(staff_client):
+    response = staff_client.post(reverse("markdownx_markdownify"), {})
+    assert response.status_code == 400
+
+
+def test_a_post_author_is_chosen_among_staff(staff_client, staff_user):
+    from tests.factories import UserFactory
+
+    reader = UserFactory(username="reader")
+    html = staff_client.get(reverse("admin:blog_post_add")).content.decode()
+    assert f'<option value="{staff_user.pk}"' in html
+    assert f'<option value="{reader.pk}"' not in html
+
+
+def test_a_history_version_that_is_not_a_number_is_not_found(staff_client):
+    post = PostFactory()
+    url = reverse("admin:blog_post_history", args=[post.pk]) + "abc/"
+    assert staff_client.get(url).status_code == 404
+
+
+def test_a_live_posts_slug_cannot_be_made_a_redirect(staff_client):
+    live, other = PostFactory(slug="numpy-broadcasting"), PostFactory()
+    response = staff_client.post(
+        reverse("admin:blog_slugredirect_add"),
+        {"old_slug": live.slug, "post": other.pk},
+    )
+    assert response.status_code == 200
+    assert "A post has this slug" in response.content.decode()
+
+
+def test_a_login_without_a_safe_next_goes_to_the_admin(client, staff_user):
+    staff_user.set_password("correct horse battery staple")
+    staff_user.save()
+    response = client.post(
+        reverse("admin:login") + "?next=https://evil.example/",
+        {"username": staff_user.username, "password": "correct horse battery staple"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")

@@ -436,14 +436,14 @@ def test_anonymous_upload_is_redirected_to_login(client, settings):
 
 def test_anonymous_upload_is_refused_by_the_view_itself(client, settings):
     response = post_image(client, image_bytes("PNG"), url_name="unwrapped_upload")
-    assert_refused(response, settings, "Only staff members can upload images.", 403)
+    assert_refused(response, settings, "Only authors can upload images.", 403)
 
 
 def test_non_staff_upload_is_refused(client, user, settings):
     client.force_login(user)
     assert post_image(client, image_bytes("PNG")).status_code == 302
     response = post_image(client, image_bytes("PNG"), url_name="unwrapped_upload")
-    assert_refused(response, settings, "Only staff members can upload images.", 403)
+    assert_refused(response, settings, "Only authors can upload images.", 403)
 
 
 def test_get_is_not_allowed(staff_client, settings):

@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PostFactory, TagFactory
@@ -96,3 +97,34 @@ def test_page_numbers_are_ascii_digits_only(client, page):
     assert client.get("/?page=2").status_code == 200
     assert client.get(f"/?page={page}").status_code == 404
     assert client.get(f"/sitemap-posts.xml?p={page}").status_code == 404
+
+
+def test_probes_answer_head(client):
+    for url in ("/healthz", "/readyz"):
+        assert client.head(url).status_code == 200
+
+
+def test_a_form_post_without_its_token_gets_a_styled_page():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/", {"x": "1"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "This form has expired" in html
+    assert "<style" not in html and 'rel="stylesheet"' in html
+
+
+def test_a_bad_request_gets_a_styled_page(client):
+    response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "Bad request" in response.content.decode()
+
+
+def test_control_characters_in_a_search_are_not_echoed(client):
+    html = client.get("/search/", {"q": "a\x00b\x0bc"}).content.decode()
+    assert "\x00" not in html and "\x0b" not in html
+    assert 'value="a b c"' in html
+
+
+def test_the_content_security_policy_lists_directives_in_one_order(client):
+    policy = client.get("/")["Content-Security-Policy"].split("; ")
+    assert policy == sorted(policy)
