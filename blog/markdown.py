@@ -88,7 +88,11 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _LINE_CONTROL = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _LANG = re.compile(r"[A-Za-z0-9_+#.-]{1,40}")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-_RESERVED_ID = re.compile(r"fn(?:ref)?\d+")  # the footnote plugin's ids
+# The footnote plugin's ids, and the page's own (a "# Main" heading's link led to
+# <main id="main">).
+_RESERVED_ID = re.compile(
+    r"fn(?:ref)?\d+|main|search-q|search-page-q|related-title|site-name"
+)
 _UNESCAPED_AMP = re.compile(r"&(?!#x[0-9a-fA-F]+;|#[0-9]+;)")
 _TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 # Fullwidth punctuation never belongs to a URL written in Chinese prose.

@@ -60,7 +60,15 @@ FROM (SELECT 1) AS one LEFT JOIN blog_contentversion v ON v.id = 1
 STAMPED_HEADERS = frozenset(
     ("etag", "last-modified", "cache-control", "x-cache", "content-length")
 )
-VARY_ON = ("Accept-Language", "Cookie")
+
+
+def vary_on() -> tuple[str, ...]:
+    """A page depends on the session cookie (staff bypass the cache), and on
+    Accept-Language only when the language is negotiated: otherwise the header would
+    split shared caches for nothing."""
+    if settings.LANGUAGE_NEGOTIATION:
+        return ("Accept-Language", "Cookie")
+    return ("Cookie",)
 
 
 def _build_id() -> str:
@@ -337,7 +345,7 @@ class PageCacheMiddleware:
     def _stamp(response, etag: str, last_modified: datetime) -> None:
         for name, value in validator_headers(etag, last_modified).items():
             response[name] = value
-        patch_vary_headers(response, VARY_ON)
+        patch_vary_headers(response, vary_on())
 
     @staticmethod
     def _storable(response) -> bool:
@@ -512,7 +520,7 @@ class FastPath:
         key = page_key(request, token, request_language(request))
         etag = etag_of(key)
         stamps = list(validator_headers(etag, last_modified).items())
-        not_modified = [*stamps, ("Vary", ", ".join(VARY_ON))]
+        not_modified = [*stamps, ("Vary", ", ".join(vary_on()))]
         cached = cache_get(key)
         if cached is None:
             return Answer(request.path, etag, last_modified, not_modified, "", [], None)

@@ -313,6 +313,15 @@ def test_heading_ids_never_collide_with_footnote_ids():
     assert rendered.html.count('id="fn1"') == 1
 
 
+def test_heading_ids_never_collide_with_the_pages_own_ids():
+    rendered = render("# Main\n\n## Search Q\n\n## Related title")
+    assert [entry["id"] for entry in rendered.toc] == [
+        "main-2",
+        "search-q-2",
+        "related-title-2",
+    ]
+
+
 def test_empty_heading_gets_a_fallback_id():
     assert render("## !!!").toc[0]["id"] == "section"
 

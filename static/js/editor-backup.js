@@ -29,7 +29,11 @@
     var form = document.getElementById("post_form");
     var body = document.getElementById("id_body");
     if (!form || !body) return;
-    var key = PREFIX + window.location.pathname;
+    // Per account: the next person to sign in on this browser is not offered
+    // another's unsaved text.
+    var user = document.querySelector('meta[name="inkstone-user"]');
+    if (!user) return;
+    var key = PREFIX + user.content + ":" + window.location.pathname;
 
     function current() {
       var data = {};

@@ -417,7 +417,9 @@ def test_chinese_preview_is_set_like_the_chinese_page(new_context, guard):
 def test_editor_speaks_the_admins_language(new_context, guard, settings):
     # The editor's own scripts were English in a Chinese admin.
     settings.LANGUAGE_CODE = "zh-hans"
-    get_user_model().objects.create_superuser(USERNAME, "editor@example.com", PASSWORD)
+    editor = get_user_model().objects.create_superuser(
+        USERNAME, "editor@example.com", PASSWORD
+    )
     post = PostFactory(body="原来的正文。")
     change_url = f"/admin/blog/post/{post.pk}/change/"
     guard.expect_console(ADMIN_FAVICON_404)
@@ -426,7 +428,7 @@ def test_editor_speaks_the_admins_language(new_context, guard, settings):
     page.evaluate(
         """(key) => localStorage.setItem(key, JSON.stringify({
              savedAt: new Date().toISOString(), fields: {body: "没保存的正文。"}}))""",
-        "inkstone-backup:" + change_url,
+        f"inkstone-backup:{editor.pk}:{change_url}",
     )
     page.reload()
     offer = page.locator(".editor-backup")
@@ -503,3 +505,33 @@ def test_author_on_a_phone_inserts_an_image_with_the_button(new_context, guard):
         r"!\[accuracy\]\(/media/uploads/[^)]+\)",
         body.input_value(),
     ), body.input_value()
+
+
+def test_unsaved_text_is_offered_back_only_to_the_account_that_typed_it(
+    new_context, guard
+):
+    # It was kept by page alone: the next person to sign in on the browser was
+    # offered the last one's unsaved text.
+    get_user_model().objects.create_superuser(USERNAME, "editor@example.com", PASSWORD)
+    get_user_model().objects.create_superuser("second", "second@example.com", PASSWORD)
+    post = PostFactory(body="Saved text.")
+    change_url = f"/admin/blog/post/{post.pk}/change/"
+    guard.expect_console(ADMIN_FAVICON_404)
+    page = new_context(viewport=DESKTOP).new_page()
+    log_in(page, change_url)
+    page.locator("#id_body").fill("A confidential draft, not saved.")
+    page.wait_for_function(
+        "() => Object.keys(localStorage).some(k => k.startsWith('inkstone-backup:'))"
+    )
+    page.locator("#logout-form button").click()
+    page.goto(f"/admin/login/?next={change_url}")
+    page.locator("#id_username").fill("second")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("input[type=submit]").click()
+    page.wait_for_url(f"**{change_url}")
+    page.locator(".markdownx-preview p").wait_for()
+    assert page.locator(".editor-backup").count() == 0
+    assert page.locator("#id_body").input_value() == "Saved text."
+    page.locator("#logout-form button").click()
+    log_in(page, change_url)
+    page.locator(".editor-backup").wait_for()
