@@ -136,6 +136,41 @@ def test_every_content_change_invalidates(client, change):
     assert client.get(url)["X-Cache"] == "HIT"
 
 
+@pytest.mark.parametrize(
+    "change", ["create", "edit", "tags", "delete", "same_tags", "schedule"]
+)
+def test_draft_work_leaves_readers_pages_and_their_dates_alone(client, change):
+    # Every draft save emptied the cache for all readers, and Last-Modified said
+    # when an author had saved one.
+    live = PostFactory(title="Live post", tags=[TagFactory(name="Python")])
+    draft = PostFactory(title="Secret draft", status=Post.Status.DRAFT)
+    first = home(client)
+    if change == "create":  # with a new tag and one a live post has
+        PostFactory(
+            status=Post.Status.DRAFT, tags=[TagFactory(name="New"), *live.tags.all()]
+        )
+    elif change == "edit":
+        draft.title = "Secret draft, edited"
+        draft.save()
+    elif change == "tags":
+        draft.tags.add(TagFactory(name="Unannounced"), *live.tags.all())
+    elif change == "delete":
+        draft.delete()
+    elif change == "same_tags":
+        draft.tags.set([])  # the admin sets a post's tags on every save
+    elif change == "schedule":  # a scheduled post is a published one: it counts
+        draft.status = Post.Status.PUBLISHED
+        draft.published_at = timezone.now() + timedelta(days=1)
+        draft.save()
+    again = home(client)
+    if change == "schedule":
+        assert again["ETag"] != first["ETag"]
+    else:
+        assert again["ETag"] == first["ETag"], change
+        assert again["Last-Modified"] == first["Last-Modified"]
+        assert again["X-Cache"] == "HIT"
+
+
 def test_login_does_not_flush_the_cache(client, user):
     PostFactory()
     home(client)
