@@ -177,8 +177,85 @@ def _fix_variant(element: Element) -> None:
         element.set("mathvariant", "normal")
 
 
+# Elements whose children are a row: they may gain or lose children. The others
+# (msub's base and script, mfrac's parts) have a fixed number.
+_ROWS = {"math", "mrow", "mstyle", "mtd", "mpadded", "mphantom", "menclose", "msqrt"}
+_SCRIPTED = {"msub", "msup", "msubsup", "munder", "mover", "munderover"}
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_BARS = {"|", "\u2016"}
+_FUNCTION_APPLICATION = "\u2061"  # invisible; screen readers say "of"
+
+
+def _upright_letter(element: Element) -> str | None:
+    """The letter of a one-letter upright identifier, such as \\mathrm{d}."""
+    if element.tag != "mi" or element.get("mathvariant") != "normal" or len(element):
+        return None
+    text = html.unescape(element.text or "")
+    return text if len(text) == 1 and text.isascii() and text.isalpha() else None
+
+
+def _is_function(element: Element) -> bool:
+    """\\log, \\sin, \\operatorname{softmax}, and the same with a script."""
+    if element.tag in _SCRIPTED and len(element):
+        element = element[0]
+    text = html.unescape(element.text or "")
+    return (
+        element.tag == "mi"
+        and "mathvariant" not in element.attrib
+        and bool(_WORD.fullmatch(text))
+    )
+
+
+def _tune(parent: Element) -> None:
+    """latex2mathml's MathML, set as TeX sets it and read as screen readers should:
+    \\mathrm{softmax} is one identifier (seven letters were spelled out), an
+    \\operatorname an identifier (as an operator it kept a gap before its "("), a
+    function name is followed by a function application, with a thin space before
+    an argument without parentheses (\\log p read "logp"), \\sim and \\ldots are
+    operators, bars stretch only with \\left and \\right (\\lVert did), and "/" has
+    no space around it."""
+    for child in parent:
+        _fix_variant(child)
+        text = html.unescape(child.text or "")
+        if child.tag == "mi" and text == "~":
+            child.tag, child.text = "mo", "\u223c"
+        elif child.tag == "mi" and text == "\u2026":
+            child.tag = "mo"
+        elif (
+            child.tag == "mo" and _WORD.fullmatch(text) and parent.tag not in _SCRIPTED
+        ):
+            child.tag = "mi"
+        elif child.tag == "mo" and text in _BARS and "stretchy" not in child.attrib:
+            child.set("stretchy", "false")
+        elif child.tag == "mo" and text == "/" and not child.attrib:
+            child.attrib.update(lspace="0", rspace="0")  # TeX's "/" is a letter
+    if parent.tag not in _ROWS:
+        return
+    children, run = list(parent), []
+    for child in [*children, None]:
+        letter = _upright_letter(child) if child is not None else None
+        if letter is not None:
+            run.append(child)
+            continue
+        if len(run) > 1:
+            run[0].text = "".join(html.unescape(el.text or "") for el in run)
+            for el in run[1:]:
+                parent.remove(el)
+        run = []
+    children = list(parent)
+    for index, child in enumerate(children):
+        if not _is_function(child):
+            continue
+        following = children[index + 1] if index + 1 < len(children) else None
+        apply = Element("mo")
+        apply.text = _FUNCTION_APPLICATION
+        if following is not None and following.tag != "mo":
+            apply.set("rspace", "0.1667em")
+        parent.insert(list(parent).index(child) + 1, apply)
+
+
 def _serialize(element: Element, out: list[str]) -> None:
-    _fix_variant(element)
+    _tune(element)
     attrs = "".join(
         f' {name}="{_xml_text(value).replace(chr(34), "&quot;")}"'
         for name, value in element.attrib.items()
@@ -259,6 +336,7 @@ def tex_to_mathml(tex: str, display: bool) -> tuple[str | None, str | None]:
         )
         out = [f'<math xmlns="{root.get("xmlns")}" display="{root.get("display")}">']
         out.append("<semantics>")
+        _tune(root)
         for child in root:
             _serialize(child, out)
         out.append('<annotation encoding="application/x-tex">')

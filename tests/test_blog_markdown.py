@@ -787,3 +787,27 @@ def test_task_checkboxes_are_named_by_their_item_and_footnotes_are_endnotes():
     assert 'type="checkbox" checked="" aria-label="ship v2">' in html
     assert 'type="checkbox" aria-label="write docs">' in html
     assert '<section class="footnotes" role="doc-endnotes">' in html
+
+
+@pytest.mark.parametrize(
+    ("tex", "expected"),
+    [
+        # Screen readers spelled out seven letters.
+        (r"\mathrm{softmax}(x)", '<mi mathvariant="normal">softmax</mi>'),
+        # As an operator, it kept a gap before "(".
+        (r"\operatorname{softmax}(x)", "<mi>softmax</mi><mo>\u2061</mo><mo"),
+        # "logp": a thin space before an argument without parentheses.
+        (r"\log p", '<mi>log</mi><mo rspace="0.1667em">\u2061</mo><mi>p</mi>'),
+        (r"\log_2 n", '</msub><mo rspace="0.1667em">\u2061</mo><mi>n</mi>'),
+        (r"x \sim p", "<mi>x</mi><mo>\u223c</mo><mi>p</mi>"),
+        (r"a, \ldots, b", "<mo>\u2026</mo>"),
+        # The left bar stretched to the height of the script on the right one.
+        (r"\lVert\theta\rVert_2^2", '<mo stretchy="false">\u2016</mo><mi>'),
+        (r"\left| x \right|", '<mo stretchy="true" fence="true" form="prefix">'),
+        (r"a/b", '<mo lspace="0" rspace="0">/</mo>'),
+        (r"\mathrm{d}x", '<mi mathvariant="normal">d</mi><mi>x</mi>'),
+    ],
+)
+def test_math_is_set_and_read_as_tex_means_it(tex, expected):
+    html = render(f"${tex}$").html.split("<annotation")[0]
+    assert expected in html
