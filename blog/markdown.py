@@ -75,6 +75,12 @@ _CJK = re.compile(
     "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     "\U00020000-\U0003134f]"
 )
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
 _LATIN_WORD = re.compile(
     r"[A-Za-z0-9\u00c0-\u024f]+(?:['’._-][A-Za-z0-9\u00c0-\u024f]+)*"
 )

@@ -159,11 +159,12 @@ def test_article_links_its_neighbours_and_related_posts_escaped(client):
     html = client.get(middle.get_absolute_url()).content.decode()
     assert (
         f'<a class="post-nav__prev" href="{first.get_absolute_url()}" rel="prev">'
-        '<span>← Previous</span><span class="visually-hidden">: </span>'
-        "&lt;b&gt;First&lt;/b&gt;</a>"
+        '<span class="post-nav__label">← Previous</span>'
+        '<span class="visually-hidden">: </span><span>&lt;b&gt;First&lt;/b&gt;</span></a>'
     ) in html
     assert (
-        '<span>Next →</span><span class="visually-hidden">: </span>Last &amp; best</a>'
+        '<span class="post-nav__label">Next →</span>'
+        '<span class="visually-hidden">: </span><span>Last &amp; best</span></a>'
     ) in html
     assert 'class="related"' not in html  # middle shares no tag
     html = client.get(first.get_absolute_url()).content.decode()
@@ -185,9 +186,9 @@ def test_article_words_follow_the_language(client, settings):
     assert ">Related posts</h2>" in english
     settings.LANGUAGE_CODE = "zh-hans"
     chinese = client.get(post.get_absolute_url()).content.decode()
-    assert '<h2 class="toc__title">目录</h2>' in chinese
+    assert '<h2 class="toc__title" lang="zh-hans">目录</h2>' in chinese
     assert ">相关文章</h2>" in chinese
-    assert "<span>← 上一篇</span>" in chinese
+    assert '<span class="post-nav__label">← 上一篇</span>' in chinese
     assert 'aria-label="更多文章"' in chinese
 
 
@@ -600,3 +601,26 @@ def test_search_pages_are_canonical_with_their_words_and_a_404_with_none(
     assert missing.status_code == 404
     assert 'rel="canonical"' not in missing.content.decode()
     assert "og:url" not in missing.content.decode()
+
+
+def test_interface_words_and_chinese_names_are_marked_with_their_language(client):
+    # In an English page, Chinese tags and titles were read with an English voice;
+    # in a Chinese article, "4 min read" and "Contents" with a Chinese one.
+    tag = TagFactory(name="深度学习")
+    older = PostFactory(
+        title="注意力机制", tags=[tag], published_at=timezone.now() - timedelta(days=2)
+    )
+    post = PostFactory(
+        title="讲解",
+        body="## 一\n\n中文正文。\n\n## 二\n\n更多中文。\n\n## 三\n\n结束。",
+        tags=[tag],
+        published_at=timezone.now() - timedelta(days=1),
+    )
+    html = client.get(post.get_absolute_url()).content.decode()
+    assert '<article class="post" lang="zh-hans">' in html
+    assert '<p class="post-meta" lang="en">' in html
+    assert '<h2 class="toc__title" lang="en">Contents</h2>' in html
+    assert 'rel="tag" lang="zh-hans">深度学习</a>' in html
+    assert f'<span lang="zh-hans">{older.title}</span>' in html
+    tags = client.get(reverse("blog:tag_list")).content.decode()
+    assert '<span lang="zh-hans">深度学习</span>' in tags

@@ -14,6 +14,7 @@ from django.utils.encoding import iri_to_uri
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
+from blog import markdown
 from blog.context_processors import site_urls
 from blog.pagination import is_page_number, reader_query
 from blog.slug_urls import slug_url
@@ -294,7 +295,8 @@ def article_header(post) -> str:
         words = article_words(locale.language)
         html += (
             f'  <nav class="toc" aria-label="{words["toc"]}">\n'
-            f'    <h2 class="toc__title">{words["contents"]}</h2>\n'
+            f'    <h2 class="toc__title" lang="{locale.language}">'
+            f"{words['contents']}</h2>\n"
             f"    <ol>{toc_items(post.toc)}</ol>\n"
             "  </nav>\n"
         )
@@ -320,8 +322,9 @@ def related_aside(posts: list) -> str:
         return ""
     locale = current_locale()
     items = "".join(
-        f'<li><a href="{escape(post.get_absolute_url(locale.script_prefix))}">'
-        f"{escape(post.title)}</a> {post_time(post, locale.tz)}</li>"
+        f'<li><a href="{escape(post.get_absolute_url(locale.script_prefix))}"'
+        f"{lang_of(post.title)}>{escape(post.title)}</a> "
+        f"{post_time(post, locale.tz)}</li>"
         for post in posts
     )
     words = article_words(locale.language)
@@ -349,14 +352,16 @@ def post_nav(previous_post, next_post) -> str:
         url = escape(previous_post.get_absolute_url(prefix))
         links = (
             f'<a class="post-nav__prev" href="{url}" rel="prev">'
-            f"<span>← {words['previous']}</span>{SEPARATOR}"
-            f"{escape(previous_post.title)}</a>"
+            f'<span class="post-nav__label">← {words["previous"]}</span>{SEPARATOR}'
+            f"<span{lang_of(previous_post.title)}>{escape(previous_post.title)}</span>"
+            "</a>"
         )
     if next_post:
         url = escape(next_post.get_absolute_url(prefix))
         links += (
             f'\n  <a class="post-nav__next" href="{url}" rel="next">'
-            f"<span>{words['next']} →</span>{SEPARATOR}{escape(next_post.title)}</a>"
+            f'<span class="post-nav__label">{words["next"]} →</span>{SEPARATOR}'
+            f"<span{lang_of(next_post.title)}>{escape(next_post.title)}</span></a>"
         )
     return mark_safe(
         f'<nav class="post-nav" aria-label="{words["more"]}">\n  {links}\n</nav>'
@@ -380,10 +385,21 @@ def reading_time(minutes: int, language: str) -> str:
     }
 
 
+@register.filter
+def lang_of(text: str) -> str:
+    """' lang="zh-hans"' for a title or a name with Chinese in it, else nothing (the
+    element keeps its parent's language): screen readers read a Chinese tag or title
+    on an English page with an English voice otherwise."""
+    return mark_safe(' lang="zh-hans"' if markdown.has_cjk(text) else "")
+
+
 @functools.lru_cache(maxsize=4096)
 def tag_link(name: str, slug: str, prefix: str) -> str:
     url = slug_url("blog:tag_detail", "slug", slug, prefix)
-    return f'<a class="tag" href="{escape(url)}" rel="tag">{escape(name)}</a>'
+    return (
+        f'<a class="tag" href="{escape(url)}" rel="tag"{lang_of(name)}>'
+        f"{escape(name)}</a>"
+    )
 
 
 @register.simple_tag
@@ -402,8 +418,9 @@ def post_meta(post, show_author: bool = False, locale: Locale | None = None) -> 
     )
     if links:
         links = f'<span class="post-tags">{links}</span>'
+    # The interface's language, inside a post's (its entry or article) of another.
     return mark_safe(
-        '<p class="post-meta">\n'
+        f'<p class="post-meta" lang="{locale.language}">\n'
         f"  {post_time(post, locale.tz)}\n"
         f"  {author}\n"
         f'  <span class="post-meta__reading">· {reading}</span>\n'
