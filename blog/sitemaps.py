@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.sitemaps import Sitemap
 from django.db.models import Max, OuterRef, Subquery
 from django.db.models.functions import TruncMonth
@@ -99,4 +100,34 @@ class ArchiveSitemap(SiteUrlSitemap):
         return latest_edit()
 
 
-sitemaps = {"posts": PostSitemap, "tags": TagSitemap, "archive": ArchiveSitemap}
+class PageSitemap(SiteUrlSitemap):
+    """The home page, the tag list, the archive and each author's page: they change
+    whenever a post is published or edited."""
+
+    changefreq = "daily"
+    priority = 0.6
+
+    def items(self):
+        authors = (
+            get_user_model()
+            .objects.filter(pk__in=Post.objects.published().values("author"))
+            .order_by("username")
+        )
+        pages = ["blog:post_list", "blog:tag_list", "blog:archive_index"]
+        return [reverse(name) for name in pages] + [
+            a.get_absolute_url() for a in authors
+        ]
+
+    def location(self, item):
+        return item
+
+    def lastmod(self, item):
+        return latest_edit()
+
+
+sitemaps = {
+    "posts": PostSitemap,
+    "tags": TagSitemap,
+    "archive": ArchiveSitemap,
+    "pages": PageSitemap,
+}

@@ -175,7 +175,10 @@ def test_sitemap_lists_exactly_the_published_posts_tags_and_months(client):
         f"{SITE}/sitemap-posts.xml",
         f"{SITE}/sitemap-tags.xml",
         f"{SITE}/sitemap-archive.xml",
+        f"{SITE}/sitemap-pages.xml",
     ]
+    for page in ("/", "/tags/", "/archive/", post.author.get_absolute_url()):
+        assert SITE + page in locs
     month = post.published_at
     assert SITE + post.get_absolute_url() in locs
     assert SITE + tag.get_absolute_url() in locs
