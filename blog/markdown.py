@@ -565,7 +565,7 @@ def _assign_heading_ids(tokens: list[Token]) -> list[dict]:
             slug = f"{base}-{counters[base]}"
         used.add(slug)
         token.meta["id"] = slug
-        tokens[i + 2].meta.update(id=slug, title=title)
+        tokens[i + 2].meta["id"] = slug
         if token.tag == "h1":
             # The page's title is its only <h1>: a "# Heading" in a post is a section.
             token.tag = tokens[i + 2].tag = "h2"
@@ -690,14 +690,13 @@ def _heading_open(self, tokens, idx, options, env) -> str:
 
 def _heading_close(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
-    slug, title = token.meta["id"], token.meta["title"]
-    label = (
-        f"本节链接：{title}" if _CJK.search(title) else f"Link to this section: {title}"
-    )
-    # A no-break space, so that a narrow screen never wraps the "#" alone.
+    # A no-break space, so that a narrow screen never wraps the "#" alone. Hidden
+    # from screen readers and the tab order: inside the heading, its name made every
+    # heading read twice ("Title, Link to this section: Title"); the contents link
+    # each section for everyone.
     return (
-        f'&nbsp;<a class="heading-anchor" href="#{escapeHtml(slug)}" '
-        f'aria-label="{escapeHtml(label)}">#</a></{token.tag}>\n'
+        f'&nbsp;<a class="heading-anchor" href="#{escapeHtml(token.meta["id"])}" '
+        f'aria-hidden="true" tabindex="-1">#</a></{token.tag}>\n'
     )
 
 
@@ -967,7 +966,7 @@ _MATH_ATTRIBUTES = {
 }  # fmt: skip
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _ATTRIBUTES = {
-    "a": {"href", "title", "id", "rel", "aria-label"},
+    "a": {"href", "title", "id", "rel"},
     "img": {"src", "alt", "title", "width", "height", "srcset", "sizes"},
     "li": {"id"},
     "ol": {"start"},
@@ -978,6 +977,7 @@ _ATTRIBUTES = {
 }
 _ATTRIBUTES["math"].add("xmlns")
 _ATTRIBUTE_VALUES = {
+    "a": {"aria-hidden": {"true"}, "tabindex": {"-1"}},
     "img": {"loading": {"lazy"}, "decoding": {"async"}},
     "input": {"type": {"checkbox"}},
     "div": {"tabindex": {"0"}},

@@ -261,7 +261,7 @@ def test_chinese_headings_keep_chinese_ids():
     rendered = render("## 幻觉的分类")
     assert rendered.html == (
         '<h2 id="幻觉的分类">幻觉的分类&nbsp;<a class="heading-anchor" href="#幻觉的分类" '
-        'aria-label="本节链接：幻觉的分类">#</a></h2>\n'
+        'aria-hidden="true" tabindex="-1">#</a></h2>\n'
     )
     assert rendered.toc == [{"level": 2, "id": "幻觉的分类", "title": "幻觉的分类"}]
 
