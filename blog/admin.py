@@ -2,6 +2,7 @@ import difflib
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse_lazy
 from django.utils.html import format_html
@@ -32,7 +33,13 @@ class PostAdmin(SimpleHistoryAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "author":  # a reader's account is no author
-            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True)
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(
+                    Q(is_staff=True, is_active=True) | Q(posts__isnull=False)
+                )
+                .distinct()
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):

@@ -77,8 +77,18 @@ _CJK = re.compile(
 )
 
 
-def has_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
+_KANA = re.compile("[\u3040-\u30ff]")
+_HANGUL = re.compile("[\uac00-\ud7af]")
+
+
+def text_language(text: str) -> str | None:
+    """The language a short text (a title, a tag) is clearly written in, when it is
+    not English: Japanese with kana, Korean with hangul, else Chinese with Han."""
+    if _KANA.search(text):
+        return "ja"
+    if _HANGUL.search(text):
+        return "ko"
+    return "zh-hans" if _CJK.search(text) else None
 
 
 _LATIN_WORD = re.compile(
@@ -188,6 +198,7 @@ def _fix_variant(element: Element) -> None:
 _ROWS = {"math", "mrow", "mstyle", "mtd", "mpadded", "mphantom", "menclose", "msqrt"}
 _SCRIPTED = {"msub", "msup", "msubsup", "munder", "mover", "munderover"}
 _WORD = re.compile(r"[A-Za-z]{2,}")
+_BINARY_WORDS = {"mod"}  # \bmod and \pmod: an operator, not a function
 _BARS = {"|", "\u2016"}
 _FUNCTION_APPLICATION = "\u2061"  # invisible; screen readers say "of"
 
@@ -208,6 +219,7 @@ def _is_function(element: Element) -> bool:
     return (
         element.tag == "mi"
         and "mathvariant" not in element.attrib
+        and text not in _BINARY_WORDS
         and bool(_WORD.fullmatch(text))
     )
 
@@ -228,7 +240,10 @@ def _tune(parent: Element) -> None:
         elif child.tag == "mi" and text == "\u2026":
             child.tag = "mo"
         elif (
-            child.tag == "mo" and _WORD.fullmatch(text) and parent.tag not in _SCRIPTED
+            child.tag == "mo"
+            and _WORD.fullmatch(text)
+            and text not in _BINARY_WORDS
+            and parent.tag not in _SCRIPTED
         ):
             child.tag = "mi"
         elif child.tag == "mo" and text in _BARS and "stretchy" not in child.attrib:

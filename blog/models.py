@@ -71,6 +71,10 @@ class Tag(models.Model):
     def get_absolute_url(self) -> str:
         return slug_url("blog:tag_detail", "slug", self.slug)
 
+    def clean(self):
+        # Before the form's unique check, which the name saved must pass.
+        self.name = markdown.clean_line(self.name)
+
     @property
     def feed_atom_url(self) -> str:
         return slug_url("blog:tag_feed_atom", "slug", self.slug)

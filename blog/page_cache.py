@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
 from django.db import DatabaseError, connection
@@ -43,7 +43,7 @@ from config.middleware import log_request, request_id
 
 from . import markdown
 from .change_listener import ChangeListener
-from .pagination import reader_query
+from .pagination import parameters_read, reader_query
 
 logger = logging.getLogger("inkstone.cache")
 
@@ -210,7 +210,7 @@ def page_key(request, token: str, language: str) -> str:
     # for a key (with reading request headers from META, 3.7% of a cold article's
     # instructions). Only the parameters the page reads: one entry for "?utm_source=…"
     # and for a million "?r=N" (the feed is 0.4 MB).
-    query = reader_query(request.GET) if request.META.get("QUERY_STRING") else ""
+    query = reader_query(request) if request.META.get("QUERY_STRING") else ""
     raw = f"{BUILD_ID}|{token}|{language}|{request.scheme}|{request.path}?{query}"
     return "page:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -460,6 +460,7 @@ hot = _HotAnswers()
 @receiver(setting_changed)
 def forget_answers(**kwargs) -> None:
     hot.clear()
+    parameters_read.cache_clear()
     cache_control.cache_clear()
 
 
@@ -517,7 +518,10 @@ class FastPath:
         if not is_cacheable_request(request):
             return None
         token, last_modified = memoized
-        key = page_key(request, token, request_language(request))
+        try:
+            key = page_key(request, token, request_language(request))
+        except SuspiciousOperation:  # e.g. too many fields: Django answers 400
+            return None
         etag = etag_of(key)
         stamps = list(validator_headers(etag, last_modified).items())
         not_modified = [*stamps, ("Vary", ", ".join(vary_on()))]

@@ -19,6 +19,7 @@
 """
 
 import contextlib
+import functools
 import hashlib
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.db.models.lookups import Exact
 from django.http import Http404
+from django.urls import Resolver404, resolve
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
 
@@ -158,18 +160,42 @@ class ReaderPaginator(Paginator):
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
-# Every query parameter a reader page reads: the search words, a list's page number
-# and a sitemap section's page. Others (utm_source, fbclid, …) change nothing.
-READER_PARAMETERS = ("q", "page", "p")
+# The query parameters each reader page reads, by URL name: the search words, a
+# list's page number, a sitemap section's page. Every other page reads none, and
+# others (utm_source, fbclid, r=N, …) change nothing on any page.
+_LISTS = (
+    "blog:post_list",
+    "blog:tag_detail",
+    "blog:post_year_archive",
+    "blog:post_month_archive",
+    "accounts:author_detail",
+)
+_PARAMETERS = {
+    "blog:post_search": ("q", "page"),
+    "sitemap_section": ("p",),
+    **dict.fromkeys(_LISTS, ("page",)),
+}
 
 
-def reader_query(query, **changes) -> str:
-    """A reader page's query string as its views read it: each parameter they use,
+@functools.lru_cache(maxsize=4096)
+def parameters_read(path_info: str) -> tuple[str, ...]:
+    """The query parameters the page at `path_info` reads."""
+    try:
+        return _PARAMETERS.get(resolve(path_info).view_name, ())
+    except Resolver404:
+        return ()
+
+
+def reader_query(request, **changes) -> str:
+    """A reader page's query string as its view reads it: each parameter it uses,
     once, with the value QueryDict.get() gives (the last), in a fixed order, with
     `changes` applied (None drops one). The page cache keys pages on it, so URLs
-    that differ only in other parameters share one entry, and links carry no more."""
-    values = {name: query.get(name) for name in READER_PARAMETERS if name in query}
-    values.update(changes)
+    that differ only in other parameters share one entry, and links and canonical
+    URLs carry no more."""
+    query = request.GET
+    names = parameters_read(request.path_info)
+    values = {name: query.get(name) for name in names if name in query}
+    values.update((k, v) for k, v in changes.items() if k in names)
     return urlencode([(k, v) for k, v in values.items() if v is not None])
 
 
@@ -179,7 +205,7 @@ def count_key(request) -> str | None:
     token = getattr(request, "content_token", None)
     if not token:
         return None
-    raw = f"{token}|{request.path}|{reader_query(request.GET, page=None)}"
+    raw = f"{token}|{request.path}|{reader_query(request, page=None)}"
     return "count:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 

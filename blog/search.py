@@ -74,11 +74,12 @@ def segment(text: str) -> str:
     return _HAN_RUN.sub(lambda m: " " + " ".join(_bigrams(m.group())) + " ", text)
 
 
-# A dotted or hyphenated name in a query (torch.amp, std::vector, GPT-2) is one term,
-# searched as its parts in a row: as separate words, "torch.amp" found every post
-# that says "torch".
-_COMPOUND = re.compile(f"[^\\W_{_HAN}]+(?:(?:\\.|::|->|-)[^\\W_{_HAN}]+)+")
-_COMPOUND_SEPARATOR = re.compile(r"(\.|::|->|-)")
+# A dotted name in a query (torch.amp, std::vector, ptr->next) is one term, searched
+# as its parts in a row, as segment() indexes them after it: as separate words,
+# "torch.amp" found every post that says "torch". (Hyphenated names are left to
+# PostgreSQL's parser, which splits "GPT-3.5" into "gpt" and "-3.5".)
+_COMPOUND = re.compile(f"[^\\W_{_HAN}]+(?:(?:\\.|::|->)[^\\W_{_HAN}]+)+")
+_COMPOUND_SEPARATOR = re.compile(r"\.|::|->")
 
 
 def query_terms(raw: str) -> list[str]:
@@ -99,13 +100,8 @@ def _lexeme(word: str) -> str:
 def _term_tsquery(term: str, *, phrase: bool = True) -> str:
     joiner = " <-> " if phrase else " & "
     if _COMPOUND.fullmatch(term) and re.search(r"[^\W\d]", term):
-        # Indexed as its parts after it (segment(), or PostgreSQL's parser for a
-        # hyphenated word); a number such as 3.14 stays whole.
-        pieces = _COMPOUND_SEPARATOR.split(term)
-        parts = [pieces[0]]
-        for separator, part in zip(pieces[1::2], pieces[2::2], strict=True):
-            # PostgreSQL reads "GPT-2" as "gpt" and the signed integer "-2".
-            parts.append("-" + part if separator == "-" and part.isdigit() else part)
+        # A number such as 3.14 stays whole, as segment() leaves it.
+        parts = _COMPOUND_SEPARATOR.split(term)
         return "(" + joiner.join(_lexeme(part) for part in parts) + ")"
     if _HAN_RUN.fullmatch(term):
         if len(term) == 1:

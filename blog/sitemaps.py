@@ -110,7 +110,9 @@ class PageSitemap(SiteUrlSitemap):
     def items(self):
         authors = (
             get_user_model()
-            .objects.filter(pk__in=Post.objects.published().values("author"))
+            .objects.filter(
+                is_active=True, pk__in=Post.objects.published().values("author")
+            )
             .order_by("username")
         )
         pages = ["blog:post_list", "blog:tag_list", "blog:archive_index"]

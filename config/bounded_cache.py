@@ -40,8 +40,13 @@ class BoundedLocMemCache(LocMemCache):
             expires = self._expire_info[key]
             value = pickle.loads(self._cache[key]) + delta
             self._set(key, pickle.dumps(value, self.pickle_protocol))
-            self._expire_info[key] = expires
+            if key in self._cache:
+                self._expire_info[key] = expires
         return value
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        # LocMemCache's add() says True for a value too large to be kept.
+        return super().add(key, value, timeout, version) and self.has_key(key, version)
 
     def _evict(self) -> None:
         key, value = self._cache.popitem()

@@ -267,10 +267,9 @@ LOGIN_REDIRECT_URL = "admin:index"
 
 AXES_FAILURE_LIMIT = env_number("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_number("AXES_COOLOFF_HOURS", 1.0, kind=float)
-# Lock an IP address after repeated failures on any username, and a username only at
-# the address it failed from: locked by username alone, anyone could keep any author
-# out by failing five times an hour from anywhere.
-AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+# Lock the IP address that keeps failing, whatever the username: locked by username,
+# anyone could keep any author out by failing five times an hour from anywhere.
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Behind N trusted proxies (nginx in the compose file: 1), the client address is the

@@ -102,8 +102,9 @@ def pool_env(args) -> dict:
 
 
 def reader_paths(article: str) -> list[str]:
-    """Cached pages, and one that always misses (a cache-busting query string)."""
-    return ["/", article, "/tags/", "/?cb={}"]
+    """Cached pages, and one that always misses: a search for a new word each time
+    (the page cache ignores query parameters a page does not read, such as ?cb=)."""
+    return ["/", article, "/tags/", "/search/?q=cb{}"]
 
 
 def cycle(paths: list[str]):
@@ -179,7 +180,7 @@ def db_outage(args) -> bool:
     results = load.results
     during = [r for r in results if down <= r.started < starting]
     uncached_after = sorted(
-        (r for r in results if r.started >= starting and "cb=" in r.path),
+        (r for r in results if r.started >= starting and "q=cb" in r.path),
         key=lambda r: r.ended,
     )
     first_success = next((r for r in uncached_after if r.status == 200), None)

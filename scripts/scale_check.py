@@ -217,7 +217,7 @@ def redis_down(ctx: Context) -> bool:
         warm = [fetch(c.port, "/"), fetch(c.port, "/")]
         require(warm[-1].x_cache == "HIT", f"C did not cache through its Redis: {warm}")
         redis.stop()
-        paths = ["/", ctx.path, "/tags/", "/?cb={}"]
+        paths = ["/", ctx.path, "/tags/", "/search/?q=cb{}"]
         with Load(c.port, lambda n: paths[n % 4].format(n), rate=40, threads=8) as load:
             time.sleep(duration)
         results = load.results

@@ -295,6 +295,23 @@ def test_a_post_author_is_chosen_among_staff(staff_client, staff_user):
     html = staff_client.get(reverse("admin:blog_post_add")).content.decode()
     assert f'<option value="{staff_user.pk}"' in html
     assert f'<option value="{reader.pk}"' not in html
+    # A post by someone no longer on the staff can still be edited.
+    former = UserFactory(username="former")
+    post = PostFactory(author=former)
+    url = reverse("admin:blog_post_change", args=[post.pk])
+    assert (
+        f'<option value="{former.pk}" selected'
+        in staff_client.get(url).content.decode()
+    )
+
+
+def test_a_tag_name_is_cleaned_before_its_unique_check(staff_client):
+    TagFactory(name="Python")
+    response = staff_client.post(
+        reverse("admin:blog_tag_add"), {"name": "Python\u202e"}
+    )
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
 
 
 def test_a_history_version_that_is_not_a_number_is_not_found(staff_client):

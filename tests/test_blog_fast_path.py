@@ -257,3 +257,16 @@ def test_head_goes_out_without_a_body_and_still_finishes_the_request():
     finally:
         signals.request_finished.disconnect(note)
     assert len(finished) == 1
+
+
+def test_a_query_with_too_many_fields_goes_on_to_django(settings):
+    # page_key reads the query: in FastPath, ahead of Django's error handling,
+    # TooManyFieldsSent was a bare 500.
+    PostFactory()
+    call()
+    call()
+    query = "&".join(
+        f"f{n}=1" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)
+    )
+    status, _, _ = call(f"/?{query}")
+    assert status == 400

@@ -806,6 +806,8 @@ def test_task_checkboxes_are_named_by_their_item_and_footnotes_are_endnotes():
         (r"\left| x \right|", '<mo stretchy="true" fence="true" form="prefix">'),
         (r"a/b", '<mo lspace="0" rspace="0">/</mo>'),
         (r"\mathrm{d}x", '<mi mathvariant="normal">d</mi><mi>x</mi>'),
+        # mod is an operator between its operands, not a function of the next.
+        (r"a \bmod b", "<mi>a</mi><mo>mod</mo><mi>b</mi>"),
     ],
 )
 def test_math_is_set_and_read_as_tex_means_it(tex, expected):

@@ -236,11 +236,25 @@ def test_parameters_a_page_does_not_read_share_its_cache_entry(client):
             again = client.get(f"{url}{separator}{extra}")
             assert again["X-Cache"] == "HIT", (url, extra)
             assert again.content == first.content
+    # A parameter another page reads changes nothing here either.
+    for extra in ("page=2", "q=x", "p=3"):
+        again = client.get(f"{reverse('feed_atom')}?{extra}")
+        assert again["X-Cache"] == "HIT", extra
     # The parameters it reads still count, the last of a repeated one as Django reads it.
     assert client.get("/?page=1&page=2").content == client.get("/?page=2").content
     search = client.get("/search/", {"q": "Post"})
     assert client.get("/search/", {"q": "other"})["X-Cache"] == "MISS"
     assert client.get("/search/?utm=1&q=Post")["ETag"] == search["ETag"]
+
+
+def test_a_query_with_too_many_fields_is_a_bad_request_not_an_error(client, settings):
+    # page_key reads the query: past DATA_UPLOAD_MAX_NUMBER_FIELDS it raised.
+    PostFactory()
+    client.get("/")
+    query = "&".join(
+        f"f{n}=1" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)
+    )
+    assert client.get(f"/?{query}").status_code == 400
 
 
 def test_admin_and_health_are_never_cached(client):

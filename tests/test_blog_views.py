@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
-from blog.models import Post
+from blog.models import Post, Tag
 from blog.views import PREPARED_STATEMENTS, article
 from tests.factories import PostFactory, TagFactory, UserFactory, links
 
@@ -597,6 +597,10 @@ def test_search_pages_are_canonical_with_their_words_and_a_404_with_none(
     html = client.get("/search/?q=torch&page=2&utm_source=x").content.decode()
     canonical = "https://blog.example/search/?q=torch&amp;page=2"
     assert f'<link rel="canonical" href="{canonical}">' in html
+    # A parameter the page does not read is not in its canonical URL.
+    post = PostFactory(title="Plain")
+    html = client.get(post.get_absolute_url() + "?p=3&q=spam").content.decode()
+    assert f'href="https://blog.example{post.get_absolute_url()}">' in html
     missing = client.get("/no-such-page/")
     assert missing.status_code == 404
     assert 'rel="canonical"' not in missing.content.decode()
@@ -624,3 +628,9 @@ def test_interface_words_and_chinese_names_are_marked_with_their_language(client
     assert f'<span lang="zh-hans">{older.title}</span>' in html
     tags = client.get(reverse("blog:tag_list")).content.decode()
     assert '<span lang="zh-hans">深度学习</span>' in tags
+    TagFactory(name="日本語のタグ")
+    TagFactory(name="한국어")
+    PostFactory(tags=list(Tag.objects.filter(name__in=["日本語のタグ", "한국어"])))
+    tags = client.get(reverse("blog:tag_list")).content.decode()
+    assert '<span lang="ja">日本語のタグ</span>' in tags
+    assert '<span lang="ko">한국어</span>' in tags

@@ -19,11 +19,13 @@ def clean(apps, schema_editor):
     Post = apps.get_model("blog", "Post")
     Tag = apps.get_model("blog", "Tag")
     for post in Post.objects.filter(title__regex=LINE_CONTROL.pattern):
-        Post.objects.filter(pk=post.pk).update(title=clean_line(post.title))
+        title = clean_line(post.title) or f"Post {post.pk}"
+        Post.objects.filter(pk=post.pk).update(title=title)
     for tag in Tag.objects.filter(name__regex=LINE_CONTROL.pattern):
-        name = clean_line(tag.name)
-        if not Tag.objects.filter(name__iexact=name).exclude(pk=tag.pk).exists():
-            Tag.objects.filter(pk=tag.pk).update(name=name)
+        name = clean_line(tag.name) or f"tag-{tag.pk}"
+        if Tag.objects.filter(name=name).exclude(pk=tag.pk).exists():
+            name = f"{name} ({tag.pk})"  # names are unique
+        Tag.objects.filter(pk=tag.pk).update(name=name)
 
 
 class Migration(migrations.Migration):

@@ -96,7 +96,7 @@ def canonical_url(context) -> str:
     url = settings.SITE_URL + iri_to_uri(request.path)
     page = request.GET.get("page")
     page = page if page and is_page_number(page) and page != "1" else None
-    query = reader_query(request.GET, page=page)
+    query = reader_query(request, page=page)
     return f"{url}?{query}" if query else url
 
 
@@ -105,7 +105,7 @@ def page_url(context, number: int) -> str:
     """The URL of page `number` of this list, keeping the other parameters the page
     reads (the search words) and no others; page 1 has no number."""
     request = context["request"]
-    query = reader_query(request.GET, page=None if number == 1 else number)
+    query = reader_query(request, page=None if number == 1 else number)
     return f"?{query}" if query else iri_to_uri(request.path)
 
 
@@ -387,10 +387,11 @@ def reading_time(minutes: int, language: str) -> str:
 
 @register.filter
 def lang_of(text: str) -> str:
-    """' lang="zh-hans"' for a title or a name with Chinese in it, else nothing (the
-    element keeps its parent's language): screen readers read a Chinese tag or title
-    on an English page with an English voice otherwise."""
-    return mark_safe(' lang="zh-hans"' if markdown.has_cjk(text) else "")
+    """' lang="zh-hans"' for a title or a name in Chinese (or Japanese, Korean),
+    else nothing (the element keeps its parent's language): screen readers read a
+    Chinese tag or title on an English page with an English voice otherwise."""
+    language = markdown.text_language(text)
+    return mark_safe(f' lang="{language}"' if language else "")
 
 
 @functools.lru_cache(maxsize=4096)
