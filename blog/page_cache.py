@@ -25,9 +25,11 @@ import time
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.client import responses
+from importlib import import_module
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.core.exceptions import DisallowedHost, SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
@@ -183,10 +185,15 @@ class _Degraded:
 degraded = _Degraded()
 
 
-def is_cacheable_request(request) -> bool:
+def is_cacheable_request(request, *, sessions_checked: bool = False) -> bool:
+    """Whether the page cache may answer this request. A session cookie means a
+    signed-in author, who sees drafts and fresh pages; with `sessions_checked`
+    (Django's side, with the database at hand) only a live one does: a made-up
+    cookie forced a full render of any page for anyone who sent it."""
     if request.method not in ("GET", "HEAD"):
         return False
-    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if session_key is not None and (not sessions_checked or signed_in(session_key)):
         return False
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():
         return False  # SecurityMiddleware redirects it
@@ -197,6 +204,15 @@ def is_cacheable_request(request) -> bool:
     except DisallowedHost:
         return False  # CommonMiddleware answers 400
     return True
+
+
+def signed_in(session_key: str) -> bool:
+    """Whether a session cookie names a live, signed-in session (one query)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        return SESSION_KEY in store.load()
+    except DatabaseError:  # an outage: the request goes on to answer 503
+        return True
 
 
 def request_language(request) -> str:
@@ -286,7 +302,7 @@ class PageCacheMiddleware:
         self.last_token: tuple[str, datetime] | None = None
 
     def __call__(self, request):
-        if not is_cacheable_request(request):
+        if not is_cacheable_request(request, sessions_checked=True):
             response = self.get_response(request)
             if settings.SESSION_COOKIE_NAME in request.COOKIES:
                 response.setdefault("Cache-Control", "private, no-cache")

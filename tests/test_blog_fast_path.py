@@ -8,11 +8,12 @@ from urllib.parse import unquote_to_bytes
 import pytest
 from django.core import signals
 from django.db import close_old_connections
+from django.test import Client
 from django.urls import reverse
 from django.utils.encoding import iri_to_uri
 
 from config.wsgi import application
-from tests.factories import PostFactory
+from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,13 +116,23 @@ def test_head_gets_the_headers_and_no_body():
     assert headers["Content-Length"] == str(len(body))
 
 
+def session_cookie() -> str:
+    """A signed-in author's session cookie."""
+    client = Client()
+    client.force_login(UserFactory(is_staff=True))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
 def test_sessions_posts_and_bad_hosts_go_to_django():
     PostFactory()
     call()
-    status, headers, _ = call(cookie="sessionid=abc")
+    status, headers, _ = call(cookie=session_cookie())
     assert status == 200
     assert "X-Cache" not in headers
     assert headers["Cache-Control"] == "private, no-cache"
+    # A made-up one goes to Django too, which finds no session and serves the cache.
+    status, headers, _ = call(cookie="sessionid=abc")
+    assert (status, headers["X-Cache"]) == (200, "HIT")
     status, headers, _ = call(method="POST")
     assert (status, "X-Cache" in headers) == (403, False)  # Django's CSRF check
     assert call(host="evil.example")[0] == 400
@@ -167,7 +178,7 @@ def test_repeated_hits_are_answered_from_the_process_and_stay_exact(settings):
     # again: another URL, host, cookie, scheme or (negotiated) language.
     assert call("/?page=1")[1]["X-Cache"] == "MISS"
     assert call(host="evil.example")[0] == 400
-    assert call(cookie="sessionid=abc")[1]["Cache-Control"] == "private, no-cache"
+    assert call(cookie=session_cookie())[1]["Cache-Control"] == "private, no-cache"
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     call()
     assert call()[1]["X-Cache"] == "HIT"
