@@ -116,6 +116,7 @@ class PageSitemap(SiteUrlSitemap):
             .order_by("username")
         )
         pages = ["blog:post_list", "blog:tag_list", "blog:archive_index"]
+        self.latest = latest_edit()  # every page's lastmod: one query, not one each
         return [reverse(name) for name in pages] + [
             a.get_absolute_url() for a in authors
         ]
@@ -124,6 +125,9 @@ class PageSitemap(SiteUrlSitemap):
         return item
 
     def lastmod(self, item):
+        return self.latest
+
+    def get_latest_lastmod(self):
         return latest_edit()
 
 

@@ -266,3 +266,13 @@ def test_control_characters_pasted_into_a_post_leave_the_feeds_working(client):
         assert entry.title == "Title with VT evil"
     html = client.get(post.get_absolute_url()).content.decode()
     assert "\x0b" not in html and "\u202e" not in html
+
+
+def test_the_pages_sitemap_costs_the_same_queries_however_many_authors(
+    client, django_assert_max_num_queries
+):
+    # Each page's lastmod ran the same aggregate again.
+    PostFactory.create_batch(6)
+    with django_assert_max_num_queries(4):
+        response = client.get("/sitemap-pages.xml")
+    assert response.content.count(b"<lastmod>") == 9  # 3 pages and 6 authors
