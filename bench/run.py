@@ -115,6 +115,12 @@ INKSTONE, MINIMAL, STATIC = "inkstone", "minimal app", "static nginx"
 MINIMAL_APP = ("--pythonpath", str(BENCH_DIR), "minimal_app.wsgi:application")
 MINIMAL_ENV = {"DJANGO_SETTINGS_MODULE": "minimal_app.settings"}
 REFERENCE_PAGES = ("home", "page2", "article")
+# The targets set the cold lists above the minimal app's rate (1/150 of static
+# nginx, where it measured the app's list view at 1/160) and the article at it (1/80,
+# its article view's): Inkstone must beat the app's list pages; against its article,
+# the ratio is printed as a figure, and the article's target is its share of static
+# nginx (COLD_ARTICLE_CEILING_SHARE).
+REFERENCE_TARGET_PAGES = ("home", "page2")
 # ... and with Django's per-view cache (cache_page, local memory), against "warm".
 REFERENCE_CACHED_PAGES = ("home", "article")
 REFERENCE_MODES = ("reference", "reference cached")
@@ -1809,6 +1815,8 @@ def size_comparisons(results: dict) -> list[dict]:
 
 
 TURNS_NOTE = f" (median of {INTERLEAVED_ROUNDS} rounds in turns)"
+# A comparison printed beside the targets, with no verdict.
+FIGURE = "figure"
 
 
 def measured(run: dict) -> bool:
@@ -1945,15 +1953,18 @@ def evaluate(results: dict) -> list[dict]:
         if turns is None:
             continue
         ratio = turns["reference_ratio"]
-        ours, reference = (
-            statistics.median(r[who]["rps"] for r in turns["rounds"])
+        ours, reference, ours_cpu, reference_cpu = (
+            statistics.median(r[who][key] for r in turns["rounds"])
+            for key in ("rps", "cpu_ms_per_request")
             for who in (INKSTONE, MINIMAL)
         )
+        target = page in REFERENCE_TARGET_PAGES
         add(
             f"1k: cold {turns['label']} rps vs a minimal Django app{TURNS_NOTE}",
-            f"{ours:,.0f} / {reference:,.0f} rps (medians); {ratio:.2f}x",
-            "≥ 1x",
-            ratio >= 1 if not turns["errors"] else None,
+            f"{ours:,.0f} / {reference:,.0f} rps (medians); {ratio:.2f}x; CPU "
+            f"{ours_cpu:.2f} / {reference_cpu:.2f} ms a request",
+            "≥ 1x" if target else "figure (target: ≥ 1/80 of static nginx)",
+            (ratio >= 1 if not turns["errors"] else None) if target else FIGURE,
         )
     comparisons = [
         *(
@@ -2103,7 +2114,9 @@ def markdown_report(results: dict) -> str:
         "|---|---|---|---|",
     ]
     for t in results.get("targets", []):
-        mark = {True: "PASS", False: "**FAIL**", None: "n/a"}[t["pass"]]
+        mark = {True: "PASS", False: "**FAIL**", None: "n/a", FIGURE: "figure"}[
+            t["pass"]
+        ]
         lines.append(f"| {mark} | {t['target']} | {t['measured']} | {t['limit']} |")
     for name, phase in results["phases"].items():
         size = settings["small_posts"] if name == "small" else settings["large_posts"]
