@@ -1,7 +1,6 @@
 """Give the memory of large allocations back to the system when they are freed."""
 
 import ctypes
-import ctypes.util
 
 M_MMAP_THRESHOLD = -3
 LARGE_ALLOCATION = 4 * 1024 * 1024
@@ -15,7 +14,8 @@ def return_large_allocations() -> bool:
     that had re-encoded two 40 Mpx uploads at once kept 408 MB, then 68 with this.
     False where the C library has no mallopt (musl, macOS)."""
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+        # The process's own symbols, libc's among them.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     return mallopt(M_MMAP_THRESHOLD, LARGE_ALLOCATION) == 1
