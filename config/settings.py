@@ -313,6 +313,11 @@ PERMISSIONS_POLICY = (
     "microphone=(), payment=(), usb=(), interest-cohort=()"
 )
 
+# The site's icon where browsers, feed readers and crawlers look for it without a
+# <link> (/favicon.ico: the admin's pages, Feedly, search engines) and a phone's
+# home-screen icon (/apple-touch-icon.png). Pages carry the same drawing inline.
+WHITENOISE_ROOT = BASE_DIR / "static" / "icons"
+
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "blog.markdown.markdownify"
 MARKDOWNX_URLS_PATH = f"/{ADMIN_URL}markdownx/markdownify/"
 MARKDOWNX_UPLOAD_URLS_PATH = f"/{ADMIN_URL}markdownx/upload/"

@@ -1,9 +1,12 @@
 """HTTP at the edges of the reader URLs: methods, odd paths, pages that are not there."""
 
+import io
+
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from tests.factories import PostFactory, TagFactory
 
@@ -128,3 +131,27 @@ def test_control_characters_in_a_search_are_not_echoed(client):
 def test_the_content_security_policy_lists_directives_in_one_order(client):
     policy = client.get("/")["Content-Security-Policy"].split("; ")
     assert policy == sorted(policy)
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "sizes"),
+    [
+        ("/favicon.ico", "image/x-icon", {(16, 16), (32, 32), (48, 48)}),
+        ("/apple-touch-icon.png", "image/png", {(180, 180)}),
+    ],
+)
+def test_the_site_icon_is_where_feed_readers_and_phones_look(
+    client, path, content_type, sizes
+):
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    image = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert image.info.get("sizes", {image.size}) == sizes
+
+
+def test_pages_name_their_home_screen_icon(client):
+    page = client.get("/").content.decode()
+
+    assert '<link rel="apple-touch-icon" href="/apple-touch-icon.png">' in page

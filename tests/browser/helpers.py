@@ -2,10 +2,6 @@
 
 from pathlib import Path
 
-# Django's admin templates have no <link rel="icon">, so Chromium asks for
-# /favicon.ico, which does not exist: the one console error the admin pages cause.
-ADMIN_FAVICON_404 = r"status of 404 \(Not Found\) \[https?://[^/]+/favicon\.ico\]$"
-
 AXE_TAGS = ["wcag2a", "wcag2aa", "best-practice"]
 BLOCKING_IMPACTS = {"serious", "critical"}
 

@@ -14,7 +14,6 @@ from blog.models import Post
 from tests.factories import PostFactory
 
 from .conftest import DESKTOP, PHONE
-from .helpers import ADMIN_FAVICON_404
 
 pytestmark = pytest.mark.browser
 
@@ -162,7 +161,6 @@ def test_author_writes_uploads_previews_publishes_and_recovers_text(
     # The live server runs in this process, so the test settings (axes off) apply.
     assert settings.AXES_ENABLED is False
     get_user_model().objects.create_superuser(USERNAME, "editor@example.com", PASSWORD)
-    guard.expect_console(ADMIN_FAVICON_404)
     context = new_context()
     page = context.new_page()
     log_in(page, "/admin/blog/post/add/")
@@ -278,7 +276,6 @@ def test_preview_is_styled_like_the_public_page(new_context, guard):
     get_user_model().objects.create_superuser(USERNAME, "editor@example.com", PASSWORD)
     post = PostFactory(title="Styled like the page", body=STYLED_BODY)
     change_url = f"/admin/blog/post/{post.pk}/change/"
-    guard.expect_console(ADMIN_FAVICON_404)
     for options in (
         {"viewport": DESKTOP, "color_scheme": "light"},
         {
@@ -333,7 +330,6 @@ def test_preview_stays_in_view_beside_a_long_post(new_context, guard):
     body = "\n\n".join(f"Paragraph {n}: the loss $L_{{{n}}}$." for n in range(150))
     post = PostFactory(title="A long post", body=body)
     change_url = f"/admin/blog/post/{post.pk}/change/"
-    guard.expect_console(ADMIN_FAVICON_404)
     page = new_context(viewport=DESKTOP).new_page()
     log_in(page, change_url)
     page.locator(".markdownx-preview math").first.wait_for()
@@ -388,7 +384,6 @@ def test_chinese_preview_is_set_like_the_chinese_page(new_context, guard):
         title="中文预览",
         body="## 为什么要模仿“软标签”\n\n" + "他说“你好”——然后走了……" * 4,
     )
-    guard.expect_console(ADMIN_FAVICON_404)
     page = new_context(viewport=DESKTOP).new_page()
     selectors = [":scope > p", "h2"]
     properties = ["font-family", "line-height", "letter-spacing", "font-size"]
@@ -422,7 +417,6 @@ def test_editor_speaks_the_admins_language(new_context, guard, settings):
     )
     post = PostFactory(body="原来的正文。")
     change_url = f"/admin/blog/post/{post.pk}/change/"
-    guard.expect_console(ADMIN_FAVICON_404)
     page = new_context(viewport=DESKTOP).new_page()
     log_in(page, change_url)
     page.evaluate(
@@ -451,7 +445,6 @@ def test_author_on_a_phone_inserts_an_image_with_the_button(new_context, guard):
     )
     post = PostFactory(author=author, body="Existing text.")
     change_url = f"/admin/blog/post/{post.pk}/change/"
-    guard.expect_console(ADMIN_FAVICON_404)
     page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
     # Playwright has Chromium intercept file choosers once a listener exists, without
     # waiting for it: a key press sent straight after could beat it (1 run in 5).
@@ -516,7 +509,6 @@ def test_unsaved_text_is_offered_back_only_to_the_account_that_typed_it(
     get_user_model().objects.create_superuser("second", "second@example.com", PASSWORD)
     post = PostFactory(body="Saved text.")
     change_url = f"/admin/blog/post/{post.pk}/change/"
-    guard.expect_console(ADMIN_FAVICON_404)
     page = new_context(viewport=DESKTOP).new_page()
     log_in(page, change_url)
     page.locator("#id_body").fill("A confidential draft, not saved.")

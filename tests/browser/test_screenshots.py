@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from .conftest import DESKTOP, PHONE
-from .helpers import ADMIN_FAVICON_404
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +83,6 @@ def test_admin_editor_screenshots(live_server, new_context, guard, screenshot_di
     client = Client()
     client.force_login(get_user_model().objects.create_superuser("editor"))
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    guard.expect_console(ADMIN_FAVICON_404)
     for device, options in DEVICES.items():
         context = new_context(**options)
         context.add_cookies(
