@@ -1577,6 +1577,18 @@ class Bench:
                 )
         return results
 
+    def attempt(self, key: str, label: str, measure, fallback=None) -> None:
+        """self.phase[key] = measure(), or, if it fails, the failure logged and kept
+        as key + "_failure" while the run goes on: the targets then fall back on the
+        single runs, or report the failure (fallback: what key holds then)."""
+        try:
+            self.phase[key] = measure()
+        except Exception as error:
+            log(f"  {label} FAILED: {error!r}")
+            if fallback is not None:
+                self.phase[key] = fallback
+            self.phase[f"{key}_failure"] = repr(error)
+
     def run_phase(self, name: str, seeder, target_posts: int) -> None:
         from django.db import connection
 
@@ -1611,21 +1623,19 @@ class Bench:
             for scenario in scenarios:
                 runs.append(self.measure(server, scenario, "cold"))
             if name == "small":
-                try:
-                    self.phase["cold_in_turns"] = self.cold_in_turns(
+                self.attempt(
+                    "cold_in_turns",
+                    "cold pages in turns",
+                    lambda: self.cold_in_turns(
                         server, scenarios, home_html, article_html
-                    )
-                except Exception as error:  # the targets fall back on the cold runs
-                    log(f"  cold pages in turns FAILED: {error!r}")
-                    self.phase["cold_in_turns_failure"] = repr(error)
+                    ),
+                )
             if name == "large":
-                try:
-                    self.phase["size_comparisons"] = self.size_comparisons(
-                        server, scenarios
-                    )
-                except Exception as error:  # the targets fall back on the cold runs
-                    log(f"  size comparisons FAILED: {error!r}")
-                    self.phase["size_comparisons_failure"] = repr(error)
+                self.attempt(
+                    "size_comparisons",
+                    "size comparisons",
+                    lambda: self.size_comparisons(server, scenarios),
+                )
         rss["cold"] = max(server.peak_rss_kb.values(), default=0)
         self.phase["ceiling"] = self.ceiling(home_html)
         # "The same bytes": an article is several times the home page's size.
@@ -1639,22 +1649,18 @@ class Bench:
                 runs.append(self.measure(server, scenario, "warm"))
             for scenario in scenarios:
                 runs.append(self.measure(server, scenario, "revalidated"))
-            try:
-                self.phase["revalidated_in_turns"] = self.revalidation_in_turns(
-                    server, scenarios
-                )
-            except Exception as error:  # the target falls back on the runs above
-                log(f"  304s in turns FAILED: {error!r}")
-                self.phase["revalidated_in_turns_failure"] = repr(error)
+            self.attempt(
+                "revalidated_in_turns",
+                "304s in turns",
+                lambda: self.revalidation_in_turns(server, scenarios),
+            )
             proxied = [s for s in scenarios if s.key in ("home", "article")]
-            try:
-                self.phase["shipped_nginx"] = self.through_shipped_nginx(
-                    server, proxied
-                )
-            except Exception as error:  # reported as a failed target, run goes on
-                log(f"  shipped nginx FAILED: {error!r}")
-                self.phase["shipped_nginx"] = []
-                self.phase["shipped_nginx_failure"] = repr(error)
+            self.attempt(
+                "shipped_nginx",
+                "shipped nginx",
+                lambda: self.through_shipped_nginx(server, proxied),
+                fallback=[],
+            )
         rss["cache"] = max(server.peak_rss_kb.values(), default=0)
         self.phase["peak_rss_mb_per_worker"] = round(max(rss.values()) / 1024, 1)
         self.phase["peak_rss_mb_by_mode"] = {
